@@ -1,0 +1,1395 @@
+/**
+ * The MCP server: a registry of tools, resources and prompts, and a
+ * per-connection dispatcher ({@linkcode Session}) that speaks JSON-RPC over
+ * any {@linkcode Channel}. Nothing here knows about sockets.
+ *
+ * @module
+ */
+
+import {
+  classify,
+  ErrorCode,
+  errorFrame,
+  type JsonRpcErrorObject,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  McpError,
+  notificationFrame,
+  type RequestId,
+  requestFrame,
+  resultFrame,
+} from "./jsonrpc.ts";
+import { assertSchema, elicitationSchema, formatIssues, inputJsonSchema, outputJsonSchema, validate } from "./schema.ts";
+import type {
+  Annotations,
+  CallToolResult,
+  ContentBlock,
+  CreateMessageParams,
+  CreateMessageResult,
+  ElicitResult,
+  GetPromptResult,
+  Icon,
+  Implementation,
+  InferOutput,
+  LoggingLevel,
+  Meta,
+  Prompt,
+  PromptMessage,
+  ReadResourceResult,
+  Resource,
+  ResourceContents,
+  ResourceTemplate,
+  Root,
+  StandardSchemaV1,
+  Tool,
+  ToolAnnotations,
+} from "./types.ts";
+import { UriTemplate } from "./uri_template.ts";
+
+/** Protocol versions this server speaks, newest first. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+];
+
+/** The newest protocol version this server speaks. */
+export const LATEST_PROTOCOL_VERSION = "2025-11-25";
+
+const LEVELS: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+const levelRank = (l: string): number => LEVELS.indexOf(l as LoggingLevel);
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+// ---------------------------------------------------------------------------
+// Options and registration types
+
+/** Options of {@linkcode McpServer}. */
+export interface McpServerOptions {
+  /** Programmatic name, sent as `serverInfo.name`. */
+  name: string;
+  /** Version, sent as `serverInfo.version`. */
+  version: string;
+  /** Display name. */
+  title?: string;
+  /** What the server is, in a sentence. */
+  description?: string;
+  /** Icons for display. */
+  icons?: Icon[];
+  /** Home page. */
+  websiteUrl?: string;
+  /** How to use the server, for the model; sent with `initialize`. */
+  instructions?: string;
+  /** Items per page of every list method. Default 100. */
+  pageSize?: number;
+  /** Milliseconds a handler may run before it is aborted and answered with a timeout error. Default 0: no limit. */
+  requestTimeout?: number;
+  /** Milliseconds to wait for the client's answer to a sampling, elicitation or roots request. Default 60,000. */
+  clientRequestTimeout?: number;
+  /** Requests one connection may have in flight; more are refused with an error. Default 64. */
+  maxInFlight?: number;
+  /** Least severity sent as `notifications/message` until a client sets its level. Default `"info"`. */
+  logLevel?: LoggingLevel;
+  /** Called when a client sends `notifications/roots/list_changed`. */
+  onRootsListChanged?: (session: Session) => void;
+}
+
+/** What a tool handler may return; see {@linkcode McpServer.tool}. */
+export type ToolReturn<Out> =
+  | string
+  | ContentBlock
+  | ContentBlock[]
+  | CallToolResult
+  | Out
+  | undefined
+  | void;
+
+/** Definition of a tool: its schemas and descriptive metadata. */
+export interface ToolDefinition<In extends StandardSchemaV1 | undefined, Out extends StandardSchemaV1 | undefined> {
+  /** Display name. */
+  title?: string;
+  /** What the tool does, for a model. */
+  description?: string;
+  /** Schema of the arguments (an object schema). */
+  input?: In;
+  /** Schema of `structuredContent`. */
+  output?: Out;
+  /** Behaviour hints. */
+  annotations?: ToolAnnotations;
+  /** Icons for display. */
+  icons?: Icon[];
+  /** Metadata. */
+  _meta?: Meta;
+}
+
+/** A tool handler: receives validated arguments and a {@linkcode Context}. */
+export type ToolHandler<In extends StandardSchemaV1 | undefined, Out extends StandardSchemaV1 | undefined> = (
+  args: In extends StandardSchemaV1 ? InferOutput<In> : Record<string, unknown>,
+  ctx: Context,
+) =>
+  | ToolReturn<Out extends StandardSchemaV1 ? InferOutput<Out> : Record<string, unknown>>
+  | Promise<ToolReturn<Out extends StandardSchemaV1 ? InferOutput<Out> : Record<string, unknown>>>;
+
+/** Metadata of a static resource. */
+export interface ResourceDefinition {
+  /** Programmatic name. Defaults to the URI. */
+  name?: string;
+  /** Display name. */
+  title?: string;
+  /** What it is. */
+  description?: string;
+  /** MIME type. */
+  mimeType?: string;
+  /** Size in bytes. */
+  size?: number;
+  /** Icons for display. */
+  icons?: Icon[];
+  /** Display hints. */
+  annotations?: Annotations;
+  /** Metadata. */
+  _meta?: Meta;
+}
+
+/**
+ * What a resource reader may return: a string (text), bytes (blob), one
+ * contents object, an array of them, or a full `ReadResourceResult`.
+ */
+export type ResourceReturn =
+  | string
+  | Uint8Array
+  | Partial<ResourceContents>
+  | ResourceContents[]
+  | ReadResourceResult;
+
+/** Reads a static resource. */
+export type ResourceReader = (uri: string, ctx: Context) => ResourceReturn | Promise<ResourceReturn>;
+
+/** Completes one variable or argument: the current value in, candidate values out. */
+export type Completer = (
+  value: string,
+  context: { arguments: Record<string, string>; ctx: Context },
+) => string[] | Promise<string[]>;
+
+/** Metadata of a resource template. */
+export interface ResourceTemplateDefinition extends Omit<ResourceDefinition, "size" | "name"> {
+  /** Programmatic name. Defaults to the template. */
+  name?: string;
+  /** Completion callbacks by variable name. */
+  complete?: Record<string, Completer>;
+  /** Lists concrete resources of this template for `resources/list`. */
+  list?: (ctx: Context) => Resource[] | Promise<Resource[]>;
+}
+
+/** Reads a templated resource; `vars` holds the template variables. */
+export type TemplateReader = (
+  uri: string,
+  vars: Record<string, string | string[]>,
+  ctx: Context,
+) => ResourceReturn | Promise<ResourceReturn>;
+
+/** Definition of a prompt. */
+export interface PromptDefinition<Args extends StandardSchemaV1 | undefined> {
+  /** Display name. */
+  title?: string;
+  /** What it is for. */
+  description?: string;
+  /** Schema of the arguments: an object schema of string fields. */
+  args?: Args;
+  /** Completion callbacks by argument name. */
+  complete?: Record<string, Completer>;
+  /** Icons for display. */
+  icons?: Icon[];
+  /** Metadata. */
+  _meta?: Meta;
+}
+
+/** What a prompt handler may return: text (one user message), messages, or a full `GetPromptResult`. */
+export type PromptReturn = string | PromptMessage[] | GetPromptResult;
+
+/** A prompt handler. */
+export type PromptHandler<Args extends StandardSchemaV1 | undefined> = (
+  args: Args extends StandardSchemaV1 ? InferOutput<Args> : Record<string, string>,
+  ctx: Context,
+) => PromptReturn | Promise<PromptReturn>;
+
+/** A handle on something registered: switch it off and on, or remove it. */
+export interface Registered {
+  /** Whether clients see it. */
+  readonly enabled: boolean;
+  /** Shows it to clients again. */
+  enable(): void;
+  /** Hides it from clients without forgetting it. */
+  disable(): void;
+  /** Forgets it. */
+  remove(): void;
+}
+
+type Kind = "tools" | "resources" | "prompts";
+
+interface ToolEntry {
+  def: Tool;
+  input?: StandardSchemaV1;
+  output?: StandardSchemaV1;
+  handler: ToolHandler<StandardSchemaV1 | undefined, StandardSchemaV1 | undefined>;
+  enabled: boolean;
+}
+
+interface ResourceEntry {
+  def: Resource;
+  read: ResourceReader;
+  enabled: boolean;
+}
+
+interface TemplateEntry {
+  def: ResourceTemplate;
+  template: UriTemplate;
+  read: TemplateReader;
+  complete?: Record<string, Completer>;
+  list?: (ctx: Context) => Resource[] | Promise<Resource[]>;
+  enabled: boolean;
+}
+
+interface PromptEntry {
+  def: Prompt;
+  args?: StandardSchemaV1;
+  complete?: Record<string, Completer>;
+  handler: PromptHandler<StandardSchemaV1 | undefined>;
+  enabled: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// McpServer
+
+/**
+ * An MCP server: register tools, resources and prompts, then serve it with
+ * {@linkcode serve} (or mount {@linkcode websocketHandler} beside your own
+ * routes). One instance serves any number of connections.
+ *
+ * @example
+ * ```ts
+ * import { McpServer, serve } from "./mod.ts";
+ * import { z } from "zod";
+ *
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * server.tool("add", {
+ *   description: "Add two numbers",
+ *   input: z.object({ a: z.number(), b: z.number() }),
+ * }, ({ a, b }) => String(a + b));
+ * serve(server, { port: 8080 });
+ * ```
+ */
+export class McpServer {
+  /** The options given at construction, with defaults filled in. */
+  readonly options: Readonly<Required<Pick<McpServerOptions, "pageSize" | "requestTimeout" | "clientRequestTimeout" | "maxInFlight" | "logLevel">>> & Readonly<McpServerOptions>;
+  /** Every open session. */
+  readonly sessions: Set<Session> = new Set();
+
+  #tools = new Map<string, ToolEntry>();
+  #resources = new Map<string, ResourceEntry>();
+  #templates = new Map<string, TemplateEntry>();
+  #prompts = new Map<string, PromptEntry>();
+  #listCache = new Map<string, string>();
+  #pendingChanges = new Set<Kind>();
+  #serverInfo: Implementation;
+
+  /** Creates a server; `name` and `version` identify it to clients. */
+  constructor(options: McpServerOptions) {
+    if (!options || typeof options.name !== "string" || typeof options.version !== "string") {
+      throw new TypeError("McpServer needs { name: string, version: string }");
+    }
+    this.options = {
+      pageSize: 100,
+      requestTimeout: 0,
+      clientRequestTimeout: 60_000,
+      maxInFlight: 64,
+      logLevel: "info",
+      ...options,
+    };
+    if (!(this.options.pageSize >= 1)) throw new RangeError("pageSize must be at least 1");
+    if (levelRank(this.options.logLevel) < 0) throw new RangeError(`unknown logLevel "${this.options.logLevel}"`);
+    const { name, version, title, description, icons, websiteUrl } = options;
+    this.#serverInfo = strip({ name, version, title, description, icons, websiteUrl });
+  }
+
+  /**
+   * Registers a tool. The handler may return a string, a content block, an
+   * array of blocks, a full `CallToolResult`, or (with `output`) a plain
+   * object that becomes `structuredContent` with a JSON text fallback.
+   * A thrown error becomes a result with `isError: true`.
+   *
+   * @example
+   * ```ts
+   * import { McpServer } from "./mod.ts";
+   * import { z } from "zod";
+   * const server = new McpServer({ name: "demo", version: "1.0.0" });
+   * server.tool("weather", {
+   *   input: z.object({ city: z.string() }),
+   *   output: z.object({ celsius: z.number() }),
+   * }, ({ city }) => ({ celsius: city.length }));
+   * ```
+   */
+  tool<In extends StandardSchemaV1 | undefined = undefined, Out extends StandardSchemaV1 | undefined = undefined>(
+    name: string,
+    definition: ToolDefinition<In, Out>,
+    handler: ToolHandler<In, Out>,
+  ): Registered {
+    if (!TOOL_NAME.test(name)) {
+      throw new TypeError(`tool name "${name}" must be 1-128 characters of A-Z, a-z, 0-9, _, - and .`);
+    }
+    if (typeof handler !== "function") throw new TypeError(`tool "${name}" needs a handler function`);
+    const { input, output, title, description, annotations, icons, _meta } = definition ?? {};
+    let inputSchema: Record<string, unknown> = { type: "object", additionalProperties: false };
+    if (input !== undefined) {
+      assertSchema(input, `input of tool "${name}"`);
+      inputSchema = inputJsonSchema(input, `input of tool "${name}"`);
+      if (inputSchema.type !== "object") throw new TypeError(`input of tool "${name}" must be an object schema`);
+    }
+    let outputSchema: Record<string, unknown> | undefined;
+    if (output !== undefined) {
+      assertSchema(output, `output of tool "${name}"`);
+      outputSchema = outputJsonSchema(output, `output of tool "${name}"`);
+      if (outputSchema.type !== "object") throw new TypeError(`output of tool "${name}" must be an object schema`);
+    }
+    const entry: ToolEntry = {
+      def: strip({ name, title, description, inputSchema, outputSchema, annotations, icons, _meta }),
+      input,
+      output,
+      handler: handler as ToolEntry["handler"],
+      enabled: true,
+    };
+    return this.#register("tools", this.#tools, name, entry, `tool "${name}"`);
+  }
+
+  /**
+   * Registers a resource at a fixed URI. The reader may return a string
+   * (text), a `Uint8Array` (blob), contents objects or a full result.
+   *
+   * @example
+   * ```ts
+   * import { McpServer } from "./mod.ts";
+   * const server = new McpServer({ name: "demo", version: "1.0.0" });
+   * server.resource("config://app", { mimeType: "application/json" }, () => '{"debug":false}');
+   * ```
+   */
+  resource(uri: string, definition: ResourceDefinition, read: ResourceReader): Registered {
+    if (typeof uri !== "string" || !uri) throw new TypeError("resource uri must be a non-empty string");
+    if (typeof read !== "function") throw new TypeError(`resource "${uri}" needs a read function`);
+    const entry: ResourceEntry = { def: strip({ uri, name: uri, ...definition }), read, enabled: true };
+    return this.#register("resources", this.#resources, uri, entry, `resource "${uri}"`);
+  }
+
+  /**
+   * Registers a resource template (RFC 6570). `read` receives the matched
+   * variables; `complete` offers values for them to `completion/complete`.
+   *
+   * @example
+   * ```ts
+   * import { McpServer } from "./mod.ts";
+   * const server = new McpServer({ name: "demo", version: "1.0.0" });
+   * server.resourceTemplate("greeting://{name}", {
+   *   complete: { name: (v) => ["ada", "alan"].filter((n) => n.startsWith(v)) },
+   * }, (uri, { name }) => `Hello, ${name}!`);
+   * ```
+   */
+  resourceTemplate(template: string, definition: ResourceTemplateDefinition, read: TemplateReader): Registered {
+    const parsed = new UriTemplate(template);
+    if (typeof read !== "function") throw new TypeError(`resource template "${template}" needs a read function`);
+    const { complete, list, ...meta } = definition ?? {};
+    const entry: TemplateEntry = {
+      def: strip({ uriTemplate: template, name: template, ...meta }),
+      template: parsed,
+      read,
+      complete,
+      list,
+      enabled: true,
+    };
+    return this.#register("resources", this.#templates, template, entry, `resource template "${template}"`);
+  }
+
+  /**
+   * Registers a prompt. `args` is an object schema of string fields; its
+   * properties become the prompt's `arguments`.
+   *
+   * @example
+   * ```ts
+   * import { McpServer } from "./mod.ts";
+   * import { z } from "zod";
+   * const server = new McpServer({ name: "demo", version: "1.0.0" });
+   * server.prompt("review", {
+   *   args: z.object({ code: z.string().describe("The code to review") }),
+   * }, ({ code }) => `Please review:\n${code}`);
+   * ```
+   */
+  prompt<Args extends StandardSchemaV1 | undefined = undefined>(
+    name: string,
+    definition: PromptDefinition<Args>,
+    handler: PromptHandler<Args>,
+  ): Registered {
+    if (typeof name !== "string" || !name) throw new TypeError("prompt name must be a non-empty string");
+    if (typeof handler !== "function") throw new TypeError(`prompt "${name}" needs a handler function`);
+    const { args, complete, title, description, icons, _meta } = definition ?? {};
+    let argumentsList: Prompt["arguments"];
+    if (args !== undefined) {
+      assertSchema(args, `args of prompt "${name}"`);
+      const json = inputJsonSchema(args, `args of prompt "${name}"`);
+      const props = (json.properties ?? {}) as Record<string, Record<string, unknown>>;
+      const required = new Set(Array.isArray(json.required) ? json.required as string[] : []);
+      argumentsList = Object.entries(props).map(([argName, p]) =>
+        strip({
+          name: argName,
+          title: typeof p.title === "string" ? p.title : undefined,
+          description: typeof p.description === "string" ? p.description : undefined,
+          required: required.has(argName),
+        })
+      );
+    }
+    const entry: PromptEntry = {
+      def: strip({ name, title, description, arguments: argumentsList, icons, _meta }),
+      args,
+      complete,
+      handler: handler as PromptEntry["handler"],
+      enabled: true,
+    };
+    return this.#register("prompts", this.#prompts, name, entry, `prompt "${name}"`);
+  }
+
+  /** Sends `notifications/resources/updated` to every session subscribed to `uri`. */
+  resourceUpdated(uri: string): void {
+    for (const s of this.sessions) if (s.subscriptions.has(uri)) s.notify("notifications/resources/updated", { uri });
+  }
+
+  /** Sends a log message to every session whose level lets it through. */
+  log(level: LoggingLevel, data: unknown, logger?: string): void {
+    for (const s of this.sessions) s.log(level, data, logger);
+  }
+
+  /** Capabilities as sent in the `initialize` result. */
+  get capabilities(): Record<string, unknown> {
+    const caps: Record<string, unknown> = { logging: {} };
+    if (this.#tools.size) caps.tools = { listChanged: true };
+    if (this.#resources.size || this.#templates.size) caps.resources = { subscribe: true, listChanged: true };
+    if (this.#prompts.size) caps.prompts = { listChanged: true };
+    if (this.#prompts.size || this.#templates.size) caps.completions = {};
+    return caps;
+  }
+
+  /** `serverInfo` as sent in the `initialize` result. */
+  get serverInfo(): Implementation {
+    return this.#serverInfo;
+  }
+
+  /**
+   * Opens a session on a channel: the transport calls this once per
+   * connection, feeds each incoming text message to
+   * {@linkcode Session.receive}, and calls {@linkcode Session.closed} when
+   * the connection ends.
+   */
+  connect(channel: Channel, init: SessionInit = {}): Session {
+    const session = new Session(this, channel, init);
+    this.sessions.add(session);
+    return session;
+  }
+
+  // -- registry internals ---------------------------------------------------
+
+  #register<E extends { enabled: boolean }>(
+    kind: Kind,
+    map: Map<string, E>,
+    key: string,
+    entry: E,
+    what: string,
+  ): Registered {
+    if (map.has(key)) throw new Error(`${what} is already registered`);
+    map.set(key, entry);
+    this.#changed(kind);
+    const changed = () => this.#changed(kind);
+    return {
+      get enabled() {
+        return entry.enabled;
+      },
+      enable() {
+        if (!entry.enabled && map.get(key) === entry) (entry.enabled = true, changed());
+      },
+      disable() {
+        if (entry.enabled && map.get(key) === entry) (entry.enabled = false, changed());
+      },
+      remove() {
+        if (map.get(key) === entry) (map.delete(key), changed());
+      },
+    };
+  }
+
+  // Coalesces a burst of registrations into one list_changed per kind.
+  #changed(kind: Kind): void {
+    for (const k of this.#listCache.keys()) if (k.startsWith(kind)) this.#listCache.delete(k);
+    if (!this.sessions.size) return;
+    if (!this.#pendingChanges.size) {
+      queueMicrotask(() => {
+        const kinds = [...this.#pendingChanges];
+        this.#pendingChanges.clear();
+        for (const s of this.sessions) {
+          if (!s.ready) continue;
+          for (const k of kinds) s.notify(`notifications/${k}/list_changed`);
+        }
+      });
+    }
+    this.#pendingChanges.add(kind);
+  }
+
+  /** @internal A page of a list method's result, serialized once and cached. */
+  _page(kind: string, cursor: unknown, items: () => unknown[]): string {
+    const offset = decodeCursor(kind, cursor);
+    const key = `${kind}:${offset}`;
+    let json = this.#listCache.get(key);
+    if (json === undefined) {
+      const all = items();
+      const size = this.options.pageSize;
+      const page = all.slice(offset, offset + size);
+      const field = kind === "resources/templates" ? "resourceTemplates" : kind;
+      const result: Record<string, unknown> = { [field]: page };
+      if (offset + size < all.length) result.nextCursor = encodeCursor(kind, offset + size);
+      json = JSON.stringify(result);
+      this.#listCache.set(key, json);
+    }
+    return json;
+  }
+
+  /** @internal */
+  _listTools(): Tool[] {
+    return [...this.#tools.values()].filter((t) => t.enabled).map((t) => t.def);
+  }
+
+  /** @internal */
+  _tool(name: unknown): ToolEntry | undefined {
+    const t = typeof name === "string" ? this.#tools.get(name) : undefined;
+    return t?.enabled ? t : undefined;
+  }
+
+  /** @internal */
+  _listResources(): Resource[] {
+    return [...this.#resources.values()].filter((r) => r.enabled).map((r) => r.def);
+  }
+
+  /** @internal */
+  _templateLists(): TemplateEntry[] {
+    return [...this.#templates.values()].filter((t) => t.enabled && t.list);
+  }
+
+  /** @internal */
+  _listTemplates(): ResourceTemplate[] {
+    return [...this.#templates.values()].filter((t) => t.enabled).map((t) => t.def);
+  }
+
+  /** @internal Finds the reader for a URI: exact resources first, then templates in registration order. */
+  _findResource(uri: string): { read: (ctx: Context) => ResourceReturn | Promise<ResourceReturn>; mimeType?: string } | undefined {
+    const r = this.#resources.get(uri);
+    if (r?.enabled) return { read: (ctx) => r.read(uri, ctx), mimeType: r.def.mimeType };
+    for (const t of this.#templates.values()) {
+      if (!t.enabled) continue;
+      const vars = t.template.match(uri);
+      if (vars) return { read: (ctx) => t.read(uri, vars, ctx), mimeType: t.def.mimeType };
+    }
+    return undefined;
+  }
+
+  /** @internal */
+  _template(uriTemplate: unknown): TemplateEntry | undefined {
+    const t = typeof uriTemplate === "string" ? this.#templates.get(uriTemplate) : undefined;
+    return t?.enabled ? t : undefined;
+  }
+
+  /** @internal */
+  _listPrompts(): Prompt[] {
+    return [...this.#prompts.values()].filter((p) => p.enabled).map((p) => p.def);
+  }
+
+  /** @internal */
+  _prompt(name: unknown): PromptEntry | undefined {
+    const p = typeof name === "string" ? this.#prompts.get(name) : undefined;
+    return p?.enabled ? p : undefined;
+  }
+}
+
+// Cursors name their list so one list's cursor is refused by another.
+function encodeCursor(kind: string, offset: number): string {
+  return btoa(`${kind}:${offset}`);
+}
+
+function decodeCursor(kind: string, cursor: unknown): number {
+  if (cursor === undefined) return 0;
+  const bad = () => new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous page unchanged");
+  if (typeof cursor !== "string" || cursor.length > 200) throw bad();
+  let text: string;
+  try {
+    text = atob(cursor);
+  } catch {
+    throw bad();
+  }
+  const prefix = `${kind}:`;
+  if (!text.startsWith(prefix)) throw bad();
+  const digits = text.slice(prefix.length);
+  if (!/^[0-9]{1,9}$/.test(digits)) throw bad();
+  return Number(digits);
+}
+
+// Drops undefined fields so results carry no `"x": undefined` noise.
+function strip<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// Session
+
+/** The link a transport gives a session: send one text message, or close. */
+export interface Channel {
+  /** Sends one JSON-RPC message (or batch) as text. */
+  send(text: string): void;
+  /** Closes the connection with a WebSocket-style code and reason. */
+  close(code: number, reason: string): void;
+}
+
+/** What a transport knows about a connection when it opens. */
+export interface SessionInit {
+  /** The result of the `authenticate` hook, exposed to handlers as `ctx.auth`. */
+  auth?: unknown;
+  /** The transport's name, e.g. `"websocket"`. */
+  transport?: string;
+}
+
+interface InFlight {
+  controller?: AbortController;
+  cancelled: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+  ctx?: Context;
+}
+
+interface Outbound {
+  resolve(v: Record<string, unknown>): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+  cleanup?: () => void;
+}
+
+/** Options of a request the server sends to the client. */
+export interface ClientRequestOptions {
+  /** Aborts the request; the client is sent `notifications/cancelled`. */
+  signal?: AbortSignal;
+  /** Milliseconds to wait for the answer. Defaults to the server's `clientRequestTimeout`. */
+  timeout?: number;
+}
+
+/**
+ * One client connection: its negotiated protocol version, its capabilities,
+ * its requests in flight. Created by {@linkcode McpServer.connect}.
+ */
+export class Session {
+  /** A random id for logs and bookkeeping. */
+  readonly id: string = crypto.randomUUID();
+  /** The server this session belongs to. */
+  readonly server: McpServer;
+  /** The result of the transport's `authenticate` hook. */
+  readonly auth: unknown;
+  /** The transport's name. */
+  readonly transport: string;
+  /** The negotiated protocol version; empty until `initialize`. */
+  protocolVersion = "";
+  /** The client's `clientInfo` from `initialize`. */
+  clientInfo?: Implementation;
+  /** The client's capabilities from `initialize`. */
+  clientCapabilities: Record<string, unknown> = {};
+  /** Least severity of log messages sent to this client. */
+  logLevel: LoggingLevel;
+  /** URIs this client subscribed to. */
+  readonly subscriptions: Set<string> = new Set();
+
+  #channel: Channel;
+  #inflight = new Map<RequestId, InFlight>();
+  #outbound = new Map<RequestId, Outbound>();
+  #nextId = 0;
+  #closed = false;
+  #draining = false;
+  #idleWaiters: (() => void)[] = [];
+
+  /** @internal Use {@linkcode McpServer.connect}. */
+  constructor(server: McpServer, channel: Channel, init: SessionInit) {
+    this.server = server;
+    this.#channel = channel;
+    this.auth = init.auth;
+    this.transport = init.transport ?? "unknown";
+    this.logLevel = server.options.logLevel;
+  }
+
+  /** Whether `initialize` has been answered. */
+  get ready(): boolean {
+    return this.protocolVersion !== "";
+  }
+
+  /** Whether the session has ended. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Requests from the client that have not been answered yet. */
+  get inFlight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Handles one incoming text message (a JSON-RPC message or batch). */
+  receive(text: string): void {
+    if (this.#closed) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.#send(errorFrame(null, { code: ErrorCode.ParseError, message: "Parse error: the message is not valid JSON" }));
+      return;
+    }
+    if (Array.isArray(value)) return this.#batch(value);
+    const out = this.#handle(value);
+    if (out === undefined) return;
+    if (typeof out === "string") this.#send(out);
+    else out.then((f) => f !== undefined && this.#send(f));
+  }
+
+  /** Called by the transport when the connection is gone: aborts every handler and pending client request. */
+  closed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.server.sessions.delete(this);
+    for (const f of this.#inflight.values()) {
+      f.cancelled = true;
+      if (f.timer) clearTimeout(f.timer);
+      f.controller?.abort(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+    }
+    this.#inflight.clear();
+    this.#wakeIdle();
+    const err = new McpError(ErrorCode.ConnectionClosed, "Connection closed before the client answered");
+    for (const o of this.#outbound.values()) (clearTimeout(o.timer), o.cleanup?.(), o.reject(err));
+    this.#outbound.clear();
+  }
+
+  /** Closes the connection from the server side. */
+  close(code = 1000, reason = ""): void {
+    if (this.#closed) return;
+    try {
+      this.#channel.close(code, reason);
+    } finally {
+      this.closed();
+    }
+  }
+
+  /**
+   * Stops taking new requests (each is answered with an error saying the
+   * server is shutting down) and resolves once every request in flight has
+   * been answered.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    if (!this.#inflight.size) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /** Aborts every handler still running, e.g. at a shutdown deadline. */
+  abortAll(reason: string): void {
+    for (const f of this.#inflight.values()) f.controller?.abort(new McpError(ErrorCode.ConnectionClosed, reason));
+  }
+
+  /** Sends a notification to the client. */
+  notify(method: string, params?: Record<string, unknown>): void {
+    this.#send(notificationFrame(method, params));
+  }
+
+  /** Sends `notifications/message` if `level` is at or above this session's level. */
+  log(level: LoggingLevel, data: unknown, logger?: string): void {
+    const rank = levelRank(level);
+    if (rank < 0) throw new RangeError(`unknown log level "${level}"`);
+    if (!this.ready || rank < levelRank(this.logLevel)) return;
+    this.notify("notifications/message", logger === undefined ? { level, data } : { level, logger, data });
+  }
+
+  /**
+   * Sends a request to the client and resolves with its result. Rejects with
+   * an {@linkcode McpError} on an error answer, a timeout, or a closed
+   * connection.
+   */
+  request(method: string, params: Record<string, unknown> | undefined, options: ClientRequestOptions = {}): Promise<Record<string, unknown>> {
+    if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error("aborted"));
+    const id = ++this.#nextId;
+    const timeout = options.timeout ?? this.server.options.clientRequestTimeout;
+    return new Promise((resolve, reject) => {
+      const o: Outbound = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#outbound.delete(id);
+          o.cleanup?.();
+          this.notify("notifications/cancelled", { requestId: id, reason: "timed out" });
+          reject(new McpError(ErrorCode.RequestTimeout, `The client did not answer ${method} within ${timeout} ms`));
+        }, timeout),
+      };
+      if (signal) {
+        const onAbort = () => {
+          if (!this.#outbound.delete(id)) return;
+          clearTimeout(o.timer);
+          this.notify("notifications/cancelled", { requestId: id, reason: "cancelled by the server" });
+          reject(signal.reason ?? new Error("aborted"));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        o.cleanup = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#outbound.set(id, o);
+      this.#send(requestFrame(id, method, params));
+    });
+  }
+
+  /** Sends `ping` to the client. */
+  async ping(options?: ClientRequestOptions): Promise<void> {
+    await this.request("ping", undefined, options);
+  }
+
+  /** Asks the client's model for a completion (`sampling/createMessage`). */
+  async sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
+    this.#requireCapability("sampling", "sampling/createMessage");
+    return await this.request("sampling/createMessage", params as Record<string, unknown>, options) as CreateMessageResult;
+  }
+
+  /**
+   * Asks the user for input through the client (`elicitation/create`, form
+   * mode). `schema` is an object schema of primitive fields; accepted
+   * content is validated against it.
+   */
+  async elicit<S extends StandardSchemaV1>(
+    message: string,
+    schema: S,
+    options?: ClientRequestOptions,
+  ): Promise<ElicitResult<InferOutput<S>>> {
+    const caps = this.clientCapabilities.elicitation as Record<string, unknown> | undefined;
+    // An empty elicitation capability means form mode (2025-06-18 clients).
+    if (!caps || (caps.url !== undefined && caps.form === undefined)) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        "The client does not support form elicitation (it did not declare the 'elicitation' capability)",
+      );
+    }
+    assertSchema(schema, "elicitation schema");
+    const requestedSchema = elicitationSchema(schema);
+    const params: Record<string, unknown> = this.protocolVersion >= "2025-11-25"
+      ? { mode: "form", message, requestedSchema }
+      : { message, requestedSchema };
+    const res = await this.request("elicitation/create", params, options);
+    if (res.action === "accept") {
+      const checked = await validate(schema, res.content ?? {});
+      if (checked.issues) {
+        throw new McpError(ErrorCode.InvalidParams, `The client's answer does not match the requested schema: ${formatIssues(checked.issues)}`);
+      }
+      return { action: "accept", content: checked.value as InferOutput<S> };
+    }
+    if (res.action === "decline" || res.action === "cancel") return { action: res.action };
+    throw new McpError(ErrorCode.InvalidParams, `The client answered elicitation/create with an unknown action: ${JSON.stringify(res.action)}`);
+  }
+
+  /** Asks the client for its roots (`roots/list`). */
+  async listRoots(options?: ClientRequestOptions): Promise<Root[]> {
+    this.#requireCapability("roots", "roots/list");
+    const res = await this.request("roots/list", undefined, options);
+    if (!Array.isArray(res.roots)) throw new McpError(ErrorCode.InvalidParams, "The client's roots/list answer has no roots array");
+    return res.roots as Root[];
+  }
+
+  #requireCapability(cap: string, method: string): void {
+    if (!this.clientCapabilities[cap]) {
+      throw new McpError(ErrorCode.InvalidRequest, `The client does not support ${method} (it did not declare the '${cap}' capability)`);
+    }
+  }
+
+  #send(text: string): void {
+    if (this.#closed) return;
+    try {
+      this.#channel.send(text);
+    } catch {
+      // The transport closes the session when a send fails for good.
+    }
+  }
+
+  #wakeIdle(): void {
+    if (this.#inflight.size) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  #batch(items: unknown[]): void {
+    // Batches exist only in 2025-03-26 and 2024-11-05; initialize may not be batched.
+    if (!this.ready || this.protocolVersion >= "2025-06-18" || items.length === 0) {
+      const why = items.length === 0
+        ? "an empty batch is not a valid request"
+        : this.ready
+        ? `JSON-RPC batches are not supported in protocol version ${this.protocolVersion}`
+        : "JSON-RPC batches are not allowed before initialize";
+      this.#send(errorFrame(null, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${why}` }));
+      return;
+    }
+    const outs = items.map((v) => {
+      if (typeof v === "object" && v !== null && (v as Record<string, unknown>).method === "initialize") {
+        const id = (v as Record<string, unknown>).id;
+        return errorFrame(typeof id === "string" || typeof id === "number" ? id : null, {
+          code: ErrorCode.InvalidRequest,
+          message: "Invalid Request: initialize may not be part of a batch",
+        });
+      }
+      return this.#handle(v);
+    });
+    Promise.all(outs).then((frames) => {
+      const present = frames.filter((f): f is string => f !== undefined);
+      if (present.length) this.#send(`[${present.join(",")}]`);
+    });
+  }
+
+  // Returns the response frame, a promise of it, or undefined (notification, cancelled request).
+  #handle(value: unknown): string | Promise<string | undefined> | undefined {
+    const c = classify(value);
+    switch (c.kind) {
+      case "request":
+        return this.#request(c.msg);
+      case "notification":
+        this.#notification(c.msg);
+        return undefined;
+      case "response": {
+        const o = this.#outbound.get(c.id);
+        if (!o) return undefined; // late or unknown: the request already timed out or never existed
+        this.#outbound.delete(c.id);
+        clearTimeout(o.timer);
+        o.cleanup?.();
+        if (c.error) o.reject(new McpError(Number(c.error.code) || ErrorCode.InternalError, String(c.error.message ?? "error"), c.error.data));
+        else o.resolve(c.result!);
+        return undefined;
+      }
+      case "invalid":
+        return errorFrame(c.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${c.reason}` });
+    }
+  }
+
+  #notification(msg: JsonRpcNotification): void {
+    const p = msg.params ?? {};
+    switch (msg.method) {
+      case "notifications/cancelled": {
+        const f = this.#inflight.get(p.requestId as RequestId);
+        if (!f) return;
+        f.cancelled = true;
+        f.controller?.abort(new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"));
+        return;
+      }
+      case "notifications/roots/list_changed":
+        this.server.options.onRootsListChanged?.(this);
+        return;
+    }
+  }
+
+  #request(msg: JsonRpcRequest): string | Promise<string | undefined> {
+    const { id, method } = msg;
+    if (method === "ping") return resultFrame(id, {});
+    if (method === "initialize") return this.#initialize(id, msg.params ?? {});
+    if (!this.ready) {
+      return errorFrame(id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: send initialize before ${method}` });
+    }
+    if (this.#draining) {
+      return errorFrame(id, { code: ErrorCode.ConnectionClosed, message: "The server is shutting down and takes no new requests" });
+    }
+    if (this.#inflight.has(id)) {
+      return errorFrame(id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight` });
+    }
+    if (this.#inflight.size >= this.server.options.maxInFlight) {
+      return errorFrame(id, {
+        code: ErrorCode.ServerBusy,
+        message: `Too many requests in flight on this connection (at most ${this.server.options.maxInFlight}); wait for answers before sending more`,
+      });
+    }
+    const route = ROUTES[method];
+    if (!route) return errorFrame(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` });
+    const f: InFlight = { cancelled: false };
+    const ctx = new Context(this, msg, f);
+    let out: unknown;
+    try {
+      out = route(this.server, msg.params ?? {}, ctx);
+    } catch (err) {
+      return errorFrame(id, toErrorObject(err));
+    }
+    // Synchronous handlers are answered at once: no promise, no bookkeeping.
+    if (!isThenable(out)) return responseFrame(id, out);
+    this.#inflight.set(id, f);
+    const timeout = this.server.options.requestTimeout;
+    return new Promise<string | undefined>((resolve) => {
+      const finish = (frame: string | undefined) => {
+        if (this.#inflight.get(id) !== f) return resolve(undefined); // closed, or timed out already
+        this.#inflight.delete(id);
+        if (f.timer) clearTimeout(f.timer);
+        resolve(f.cancelled ? undefined : frame);
+        this.#wakeIdle();
+      };
+      if (timeout > 0) {
+        f.timer = setTimeout(() => {
+          finish(errorFrame(id, { code: ErrorCode.RequestTimeout, message: `Request timed out: ${method} ran longer than ${timeout} ms` }));
+          ctx._abort(new McpError(ErrorCode.RequestTimeout, `Request timed out after ${timeout} ms`));
+        }, timeout);
+      }
+      (out as Promise<unknown>).then(
+        (result) => finish(responseFrame(id, result)),
+        (err) => finish(errorFrame(id, toErrorObject(err))),
+      );
+    });
+  }
+
+  #initialize(id: RequestId, params: Record<string, unknown>): string {
+    if (this.ready) {
+      return errorFrame(id, { code: ErrorCode.InvalidRequest, message: "Invalid Request: the session is already initialized" });
+    }
+    const requested = params.protocolVersion;
+    if (typeof requested !== "string") {
+      return errorFrame(id, { code: ErrorCode.InvalidParams, message: "Invalid params: initialize needs a protocolVersion string" });
+    }
+    this.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    const caps = params.capabilities;
+    this.clientCapabilities = typeof caps === "object" && caps !== null && !Array.isArray(caps) ? caps as Record<string, unknown> : {};
+    const info = params.clientInfo;
+    if (typeof info === "object" && info !== null) this.clientInfo = info as Implementation;
+    const result: Record<string, unknown> = {
+      protocolVersion: this.protocolVersion,
+      capabilities: this.server.capabilities,
+      serverInfo: this.server.serverInfo,
+    };
+    if (this.server.options.instructions) result.instructions = this.server.options.instructions;
+    return resultFrame(id, result);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === "function";
+}
+
+/** Chains `f` after `v`, synchronously when `v` is not a promise. */
+function then<T, R>(v: T | PromiseLike<T>, f: (v: T) => R | PromiseLike<R>): R | PromiseLike<R> {
+  return isThenable(v) ? (v as PromiseLike<T>).then(f) : f(v as T);
+}
+
+// Routes return either a result object or an already-serialized JSON string (cached lists).
+function responseFrame(id: RequestId, result: unknown): string {
+  if (typeof result === "string") return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${result}}`;
+  try {
+    return resultFrame(id, result);
+  } catch (e) {
+    // e.g. a BigInt or a cycle in a handler's result
+    return errorFrame(id, { code: ErrorCode.InternalError, message: `Internal error: the result could not be serialized (${(e as Error).message})` });
+  }
+}
+
+function toErrorObject(err: unknown): JsonRpcErrorObject {
+  if (err instanceof McpError) return err.toJSON();
+  // Never leak a stack trace; the message is enough to act on.
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: ErrorCode.InternalError, message: `Internal error: ${message}` };
+}
+
+// ---------------------------------------------------------------------------
+// Context
+
+/**
+ * What a handler gets besides its arguments: cancellation, progress,
+ * logging, and requests to the client.
+ */
+export class Context {
+  /** The session the request came in on. */
+  readonly session: Session;
+  /** The request's id. */
+  readonly requestId: RequestId;
+  /** The request's method. */
+  readonly method: string;
+  /** The request's `_meta`, if any. */
+  readonly meta: Record<string, unknown> | undefined;
+  #f: InFlight;
+  #lastProgress = -Infinity;
+
+  /** @internal */
+  constructor(session: Session, msg: JsonRpcRequest, f: InFlight) {
+    this.session = session;
+    this.requestId = msg.id;
+    this.method = msg.method;
+    const meta = msg.params?._meta;
+    this.meta = typeof meta === "object" && meta !== null ? meta as Record<string, unknown> : undefined;
+    this.#f = f;
+  }
+
+  /** Aborted when the client cancels, the connection closes, or the request times out. */
+  get signal(): AbortSignal {
+    // Created on first use: most handlers never look at it.
+    return (this.#f.controller ??= new AbortController()).signal;
+  }
+
+  /** The result of the transport's `authenticate` hook. */
+  get auth(): unknown {
+    return this.session.auth;
+  }
+
+  /** The progress token the client sent, if any. */
+  get progressToken(): string | number | undefined {
+    const t = this.meta?.progressToken;
+    return typeof t === "string" || typeof t === "number" ? t : undefined;
+  }
+
+  /**
+   * Reports progress when the client asked for it (`_meta.progressToken`);
+   * otherwise does nothing. `progress` must increase with every call.
+   */
+  progress(progress: number, total?: number, message?: string): void {
+    const token = this.progressToken;
+    if (token === undefined || this.#f.cancelled) return;
+    if (!(progress > this.#lastProgress)) {
+      throw new RangeError(`progress must increase with every report (${progress} after ${this.#lastProgress})`);
+    }
+    this.#lastProgress = progress;
+    const params: Record<string, unknown> = { progressToken: token, progress };
+    if (total !== undefined) params.total = total;
+    if (message !== undefined) params.message = message;
+    this.session.notify("notifications/progress", params);
+  }
+
+  /** Sends a log message to this client, subject to its log level. */
+  log(level: LoggingLevel, data: unknown, logger?: string): void {
+    this.session.log(level, data, logger);
+  }
+
+  /** Asks the client's model for a completion; cancelled with this request. */
+  sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
+    return this.session.sample(params, { signal: this.signal, ...options });
+  }
+
+  /** Asks the user for input; see {@linkcode Session.elicit}. */
+  elicit<S extends StandardSchemaV1>(message: string, schema: S, options?: ClientRequestOptions): Promise<ElicitResult<InferOutput<S>>> {
+    return this.session.elicit(message, schema, { signal: this.signal, ...options });
+  }
+
+  /** Asks the client for its roots. */
+  listRoots(options?: ClientRequestOptions): Promise<Root[]> {
+    return this.session.listRoots({ signal: this.signal, ...options });
+  }
+
+  /** @internal */
+  _abort(reason: unknown): void {
+    this.#f.controller?.abort(reason);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Method handlers
+
+type Route = (server: McpServer, params: Record<string, unknown>, ctx: Context) => unknown;
+
+const invalid = (message: string) => new McpError(ErrorCode.InvalidParams, message);
+
+function callTool(tool: ToolEntry, args: unknown, ctx: Context): unknown {
+  let out: unknown;
+  try {
+    out = tool.handler(args as Record<string, unknown>, ctx);
+  } catch (e) {
+    return thrown(e);
+  }
+  return isThenable(out) ? out.then((o) => checkOutput(tool, o), thrown) : checkOutput(tool, out);
+}
+
+// A throwing handler is a tool error the model can read, not a protocol error.
+function thrown(e: unknown): CallToolResult {
+  return errorResult(e instanceof Error ? e.message : String(e));
+}
+
+function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | PromiseLike<CallToolResult> {
+  const result = toCallToolResult(out);
+  if (!tool.output || result.isError) return result;
+  const name = tool.def.name;
+  if (result.structuredContent === undefined) {
+    return errorResult(`Tool ${name} declares an output schema but returned no structured content (server bug)`);
+  }
+  return then(validate(tool.output, result.structuredContent), (checked) =>
+    checked.issues
+      ? errorResult(`Tool ${name} returned structured content that does not match its output schema (server bug): ${formatIssues(checked.issues)}`)
+      : result);
+}
+
+function listResources(server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
+  const lists = server._templateLists();
+  if (!lists.length) return server._page("resources", p.cursor, () => server._listResources());
+  // Template lists are dynamic: page over a fresh list, uncached.
+  const offset = decodeCursor("resources", p.cursor);
+  return Promise.all(lists.map((t) => t.list!(ctx))).then((extra) => {
+    const all: unknown[] = [...server._listResources(), ...extra.flat()];
+    const size = server.options.pageSize;
+    const res: Record<string, unknown> = { resources: all.slice(offset, offset + size) };
+    if (offset + size < all.length) res.nextCursor = encodeCursor("resources", offset + size);
+    return res;
+  });
+}
+
+function getPrompt(server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
+  const prompt = server._prompt(p.name);
+  if (!prompt) throw invalid(`Unknown prompt: ${typeof p.name === "string" ? p.name : JSON.stringify(p.name)}`);
+  const raw = p.arguments ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalid("prompt arguments must be an object of strings");
+  const run = (args: unknown) =>
+    then(prompt.handler(args as Record<string, string>, ctx), (out) => toPromptResult(out, prompt.def.description));
+  if (!prompt.args) return run(raw);
+  for (const a of prompt.def.arguments ?? []) {
+    if (a.required && (raw as Record<string, unknown>)[a.name] === undefined) {
+      throw invalid(`Missing required argument "${a.name}" for prompt ${prompt.def.name}`);
+    }
+  }
+  return then(validate(prompt.args, raw), (checked) => {
+    if (checked.issues) throw invalid(`Invalid arguments for prompt ${prompt.def.name}: ${formatIssues(checked.issues)}`);
+    return run(checked.value);
+  });
+}
+
+function complete(server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
+  const ref = p.ref as Record<string, unknown> | undefined;
+  const arg = p.argument as Record<string, unknown> | undefined;
+  if (typeof ref !== "object" || ref === null) throw invalid("completion/complete needs a ref object");
+  if (typeof arg !== "object" || arg === null || typeof arg.name !== "string" || typeof arg.value !== "string") {
+    throw invalid("completion/complete needs argument { name, value } strings");
+  }
+  let completers: Record<string, Completer> | undefined;
+  if (ref.type === "ref/prompt") {
+    const prompt = server._prompt(ref.name);
+    if (!prompt) throw invalid(`Unknown prompt: ${String(ref.name)}`);
+    completers = prompt.complete;
+  } else if (ref.type === "ref/resource") {
+    const tpl = server._template(ref.uri);
+    if (!tpl) throw invalid(`Unknown resource template: ${String(ref.uri)}`);
+    completers = tpl.complete;
+  } else {
+    throw invalid(`Unknown completion ref type: ${String(ref.type)}`);
+  }
+  const completer = completers?.[arg.name];
+  const context = (p.context as Record<string, unknown> | undefined)?.arguments;
+  const args = (typeof context === "object" && context !== null ? context : {}) as Record<string, string>;
+  return then(completer ? completer(arg.value, { arguments: args, ctx }) : [], (values) => {
+    if (!Array.isArray(values)) throw new Error("a completer must return an array of strings");
+    return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+  });
+}
+
+const ROUTES: Record<string, Route> = {
+  __proto__: null as unknown as Route,
+
+  "tools/list": (server, p) => server._page("tools", p.cursor, () => server._listTools()),
+
+  "tools/call": (server, p, ctx) => {
+    const tool = server._tool(p.name);
+    if (!tool) throw invalid(`Unknown tool: ${typeof p.name === "string" ? p.name : JSON.stringify(p.name)}`);
+    const args = p.arguments ?? {};
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      return errorResult(`Invalid arguments for tool ${tool.def.name}: arguments must be an object`);
+    }
+    if (!tool.input) return callTool(tool, args, ctx);
+    return then(validate(tool.input, args), (checked) =>
+      checked.issues
+        ? errorResult(`Invalid arguments for tool ${tool.def.name}: ${formatIssues(checked.issues)}`)
+        : callTool(tool, checked.value, ctx));
+  },
+
+  "resources/list": listResources,
+
+  "resources/templates/list": (server, p) => server._page("resources/templates", p.cursor, () => server._listTemplates()),
+
+  "resources/read": (server, p, ctx) => {
+    const uri = p.uri;
+    if (typeof uri !== "string") throw invalid("resources/read needs a uri string");
+    const found = server._findResource(uri);
+    if (!found) throw new McpError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    return then(found.read(ctx), (out) => toReadResult(uri, found.mimeType, out));
+  },
+
+  "resources/subscribe": (_server, p, ctx) => {
+    if (typeof p.uri !== "string") throw invalid("resources/subscribe needs a uri string");
+    ctx.session.subscriptions.add(p.uri);
+    return {};
+  },
+
+  "resources/unsubscribe": (_server, p, ctx) => {
+    if (typeof p.uri !== "string") throw invalid("resources/unsubscribe needs a uri string");
+    ctx.session.subscriptions.delete(p.uri);
+    return {};
+  },
+
+  "prompts/list": (server, p) => server._page("prompts", p.cursor, () => server._listPrompts()),
+
+  "prompts/get": getPrompt,
+
+  "completion/complete": complete,
+
+  "logging/setLevel": (_server, p, ctx) => {
+    if (typeof p.level !== "string" || levelRank(p.level) < 0) {
+      throw invalid(`Unknown log level ${JSON.stringify(p.level)}; use one of ${LEVELS.join(", ")}`);
+    }
+    ctx.session.logLevel = p.level as LoggingLevel;
+    return {};
+  },
+};
+
+function errorResult(text: string): CallToolResult {
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+const CONTENT_TYPES = new Set(["text", "image", "audio", "resource_link", "resource"]);
+
+function isContent(v: unknown): v is ContentBlock {
+  return typeof v === "object" && v !== null && CONTENT_TYPES.has((v as { type?: unknown }).type as string);
+}
+
+function toCallToolResult(out: unknown): CallToolResult {
+  if (out === undefined || out === null) return { content: [] };
+  if (typeof out === "string") return { content: [{ type: "text", text: out }] };
+  if (typeof out !== "object") return { content: [{ type: "text", text: String(out) }] };
+  if (Array.isArray(out)) {
+    if (!out.every(isContent)) throw new Error("a tool returned an array that is not all content blocks");
+    return { content: out };
+  }
+  if (isContent(out)) return { content: [out] };
+  if (Array.isArray((out as CallToolResult).content)) return out as CallToolResult;
+  // A plain object is structured output, with its JSON as the text fallback.
+  return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out as Record<string, unknown> };
+}
+
+function toReadResult(uri: string, mimeType: string | undefined, out: ResourceReturn): ReadResourceResult {
+  const one = (c: unknown): ResourceContents => {
+    if (typeof c === "string") return mimeType ? { uri, mimeType, text: c } : { uri, text: c };
+    if (c instanceof Uint8Array) return mimeType ? { uri, mimeType, blob: toBase64(c) } : { uri, blob: toBase64(c) };
+    if (typeof c === "object" && c !== null && ("text" in c || "blob" in c)) {
+      const r = c as Partial<ResourceContents> & { blob?: unknown };
+      const blob = r.blob instanceof Uint8Array ? toBase64(r.blob) : r.blob;
+      return strip({ ...r, uri: r.uri ?? uri, mimeType: r.mimeType ?? mimeType, blob }) as ResourceContents;
+    }
+    throw new Error("a resource reader must return text, bytes, contents objects or { contents }");
+  };
+  if (typeof out === "object" && out !== null && Array.isArray((out as ReadResourceResult).contents)) {
+    return out as ReadResourceResult;
+  }
+  return { contents: Array.isArray(out) ? out.map(one) : [one(out)] };
+}
+
+function toPromptResult(out: PromptReturn, description?: string): GetPromptResult {
+  let res: GetPromptResult;
+  if (typeof out === "string") res = { messages: [{ role: "user", content: { type: "text", text: out } }] };
+  else if (Array.isArray(out)) res = { messages: out };
+  else if (typeof out === "object" && out !== null && Array.isArray(out.messages)) res = out;
+  else throw new Error("a prompt handler must return text, messages or { messages }");
+  if (description !== undefined && res.description === undefined) res = { description, ...res };
+  return res;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64;
+  if (typeof native === "function") return native.call(bytes);
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}

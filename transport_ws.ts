@@ -1,0 +1,400 @@
+/**
+ * MCP over WebSocket for Deno (`Deno.upgradeWebSocket`) and Bun
+ * (`Bun.serve` websocket handlers). One connection is one session; one text
+ * frame is one JSON-RPC message. Nothing here knows MCP methods.
+ *
+ * @module
+ */
+
+import type { Channel, McpServer, Session } from "./server.ts";
+
+/** Options of {@linkcode websocketHandler} and {@linkcode serve}. */
+export interface WebSocketOptions {
+  /** The endpoint path. Default `"/mcp"`. */
+  path?: string;
+  /** Largest text frame accepted, in bytes; larger ones close the socket with 1009. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Open connections at most; further upgrades get 503. Default 10,000. */
+  maxConnections?: number;
+  /** Bytes queued to a client that does not read before it is closed with 1008. Default 8 MiB. */
+  maxBufferedBytes?: number;
+  /** Milliseconds between keep-alive pings; a peer that stops answering is closed. 0 disables. Default 30,000. */
+  keepAlive?: number;
+  /**
+   * Origins allowed to connect from a browser. Requests without `Origin` are
+   * always allowed. Default: loopback origins only (`localhost`,
+   * `127.0.0.1`, `[::1]`). `"*"` allows every origin.
+   */
+  allowedOrigins?: string[] | "*" | ((origin: string) => boolean);
+  /**
+   * Runs before the upgrade. Return anything but `undefined`, `null` or
+   * `false` to accept: it becomes `ctx.auth`. Return a `Response` to
+   * refuse with it; return nothing, `false` or throw to refuse with 401.
+   */
+  authenticate?: (request: Request) => unknown;
+  /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */
+  realm?: string;
+}
+
+/** Options of {@linkcode WebSocketHandler.close}. */
+export interface CloseOptions {
+  /** Milliseconds to let requests in flight finish before their handlers are aborted. Default 10,000. */
+  timeout?: number;
+}
+
+/** The subset of Bun's `Server` that {@linkcode WebSocketHandler.fetch} uses. */
+export interface BunServerLike {
+  /** Upgrades a request to a WebSocket. */
+  upgrade(req: Request, options: { headers?: HeadersInit; data: unknown }): boolean;
+}
+
+/** The subset of Bun's `ServerWebSocket` the handler uses. */
+export interface BunSocketLike {
+  /** Connection state attached at upgrade. */
+  data: unknown;
+  /** Sends a frame; returns bytes sent, -1 when queued under backpressure, 0 when dropped. */
+  send(data: string): number;
+  /** Closes with a code and reason. */
+  close(code?: number, reason?: string): void;
+  /** Bytes queued. */
+  getBufferedAmount?(): number;
+}
+
+/** Bun's `websocket` handler object, for `Bun.serve({ websocket })`. */
+export interface BunWebSocketHandlers {
+  /** A socket opened. */
+  open(ws: BunSocketLike): void;
+  /** A frame arrived. */
+  message(ws: BunSocketLike, message: string | Uint8Array): void;
+  /** A socket closed. */
+  close(ws: BunSocketLike, code: number, reason: string): void;
+  /** Largest frame in bytes; Bun closes with 1009 beyond it. */
+  maxPayloadLength: number;
+  /** Seconds without traffic before Bun closes the socket. */
+  idleTimeout: number;
+  /** Whether Bun sends pings to keep the socket alive. */
+  sendPings: boolean;
+  /** Bytes queued before backpressure. */
+  backpressureLimit: number;
+  /** Whether Bun closes a socket over the backpressure limit. */
+  closeOnBackpressureLimit: boolean;
+}
+
+/**
+ * A WebSocket endpoint for an {@linkcode McpServer}, to mount beside your
+ * own routes. `fetch` works on Deno (`Deno.serve(handler.fetch)`) and on Bun
+ * (`Bun.serve({ fetch: handler.fetch, websocket: handler.websocket })`).
+ */
+export interface WebSocketHandler {
+  /**
+   * Handles a request: upgrades it at the endpoint path, refuses it with
+   * 403, 401, 426 or 503, or answers 404 for other paths. On Bun a
+   * successful upgrade returns `undefined`, as `Bun.serve` expects.
+   */
+  fetch(request: Request, bunServer?: BunServerLike): Response | undefined | Promise<Response | undefined>;
+  /** Bun's websocket handlers; pass them to `Bun.serve`. */
+  readonly websocket: BunWebSocketHandlers;
+  /** Open connections. */
+  readonly connections: number;
+  /**
+   * Shuts down gracefully: refuses new connections and requests, lets
+   * requests in flight finish (up to `timeout`), sends their responses, then
+   * closes every socket with 1001.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+interface Conn {
+  session?: Session;
+  auth: unknown;
+  close(code: number, reason: string): void;
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+// deno-lint-ignore no-explicit-any
+const runtime = globalThis as any;
+
+/**
+ * Creates the WebSocket endpoint for `server`.
+ *
+ * @example Deno, beside other routes
+ * ```ts
+ * import { McpServer, websocketHandler } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * const mcp = websocketHandler(server, { path: "/mcp" });
+ * Deno.serve((req) => new URL(req.url).pathname === "/mcp" ? mcp.fetch(req)! : new Response("hello"));
+ * ```
+ *
+ * @example Bun
+ * ```ts
+ * import { McpServer, websocketHandler } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * const mcp = websocketHandler(server);
+ * Bun.serve({ port: 8080, fetch: mcp.fetch, websocket: mcp.websocket });
+ * ```
+ */
+export function websocketHandler(server: McpServer, options: WebSocketOptions = {}): WebSocketHandler {
+  const path = options.path ?? "/mcp";
+  const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const maxConnections = options.maxConnections ?? 10_000;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const keepAlive = options.keepAlive ?? 30_000;
+  const originAllowed = originCheck(options.allowedOrigins);
+  const conns = new Set<Conn>();
+  let closing = false;
+
+  const tooBig = (text: string) => text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && utf8Length(text) > maxMessageBytes);
+
+  function open(conn: Conn, channel: Channel): void {
+    conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
+  }
+
+  function message(conn: Conn, data: unknown): void {
+    if (typeof data !== "string") return conn.close(1003, "binary frames are not supported; send JSON-RPC as text");
+    if (tooBig(data)) return conn.close(1009, `message larger than ${maxMessageBytes} bytes`);
+    conn.session?.receive(data);
+  }
+
+  function gone(conn: Conn): void {
+    if (!conns.delete(conn)) return;
+    conn.session?.closed();
+  }
+
+  // Checks shared by both runtimes; returns a refusal, or the auth result.
+  async function admit(req: Request): Promise<Response | { auth: unknown; protocol?: string }> {
+    const url = new URL(req.url);
+    if (url.pathname !== path) return text(404, "Not Found");
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return text(426, `This is an MCP WebSocket endpoint: connect with a WebSocket client (subprotocol "mcp").`, {
+        Upgrade: "websocket",
+      });
+    }
+    const origin = req.headers.get("origin");
+    if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
+    if (closing) return text(503, "The server is shutting down", { "Retry-After": "5" });
+    if (conns.size >= maxConnections) return text(503, "Too many connections", { "Retry-After": "5" });
+    let auth: unknown = undefined;
+    if (options.authenticate) {
+      try {
+        auth = await options.authenticate(req);
+      } catch {
+        auth = undefined;
+      }
+      if (auth instanceof Response) return auth;
+      if (auth === undefined || auth === null || auth === false) {
+        return text(401, "Unauthorized", { "WWW-Authenticate": `Bearer realm="${options.realm ?? "mcp"}"` });
+      }
+    }
+    // Re-check: authenticate may have awaited while others connected or close() began.
+    if (closing) return text(503, "The server is shutting down", { "Retry-After": "5" });
+    if (conns.size >= maxConnections) return text(503, "Too many connections", { "Retry-After": "5" });
+    const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((s) => s.trim()) ?? [];
+    return { auth, protocol: offered.includes("mcp") ? "mcp" : undefined };
+  }
+
+  function fetchDeno(req: Request, admitted: { auth: unknown; protocol?: string }): Response {
+    const { socket, response } = runtime.Deno.upgradeWebSocket(req, {
+      protocol: admitted.protocol,
+      idleTimeout: keepAlive > 0 ? Math.max(1, Math.ceil(keepAlive / 1000)) : 0,
+    }) as { socket: WebSocket; response: Response };
+    const conn: Conn = {
+      auth: admitted.auth,
+      close(code, reason) {
+        try {
+          socket.close(code, reason);
+        } catch { /* already closing */ }
+        gone(conn);
+      },
+    };
+    conns.add(conn);
+    const channel: Channel = {
+      send(data) {
+        socket.send(data);
+        if (socket.bufferedAmount > maxBufferedBytes) conn.close(1008, "client is not reading: send buffer full");
+      },
+      close: (code, reason) => conn.close(code, reason),
+    };
+    socket.onopen = () => open(conn, channel);
+    socket.onmessage = (e) => message(conn, e.data);
+    socket.onclose = () => gone(conn);
+    socket.onerror = () => gone(conn);
+    return response;
+  }
+
+  function fetchBun(req: Request, bunServer: BunServerLike, admitted: { auth: unknown; protocol?: string }): Response | undefined {
+    const data: { conn?: Conn; auth: unknown } = { auth: admitted.auth };
+    const headers = admitted.protocol ? { "Sec-WebSocket-Protocol": admitted.protocol } : undefined;
+    if (bunServer.upgrade(req, { headers, data })) return undefined;
+    return text(400, "WebSocket upgrade failed");
+  }
+
+  const bunConn = (ws: BunSocketLike) => (ws.data as { conn?: Conn }).conn;
+
+  const websocket: BunWebSocketHandlers = {
+    open(ws) {
+      const data = ws.data as { conn?: Conn; auth: unknown };
+      const conn: Conn = {
+        auth: data.auth,
+        close(code, reason) {
+          try {
+            ws.close(code, reason);
+          } catch { /* already closed */ }
+          gone(conn);
+        },
+      };
+      data.conn = conn;
+      conns.add(conn);
+      open(conn, {
+        send(text) {
+          const r = ws.send(text);
+          if (r === 0 || (r === -1 && (ws.getBufferedAmount?.() ?? 0) > maxBufferedBytes)) {
+            conn.close(1008, "client is not reading: send buffer full");
+          }
+        },
+        close: (code, reason) => conn.close(code, reason),
+      });
+    },
+    message(ws, msg) {
+      const conn = bunConn(ws);
+      if (conn) message(conn, msg);
+    },
+    close(ws) {
+      const conn = bunConn(ws);
+      if (conn) gone(conn);
+    },
+    maxPayloadLength: maxMessageBytes,
+    idleTimeout: keepAlive > 0 ? Math.min(960, Math.max(1, Math.ceil((2 * keepAlive) / 1000))) : 0,
+    sendPings: keepAlive > 0,
+    backpressureLimit: maxBufferedBytes,
+    closeOnBackpressureLimit: true,
+  };
+
+  return {
+    async fetch(req, bunServer) {
+      const admitted = await admit(req);
+      if (admitted instanceof Response) return admitted;
+      if (bunServer && typeof bunServer.upgrade === "function") return fetchBun(req, bunServer, admitted);
+      if (runtime.Deno?.upgradeWebSocket) return fetchDeno(req, admitted);
+      return text(500, "No WebSocket support: run on Deno, or pass Bun's server to fetch()");
+    },
+    websocket,
+    get connections() {
+      return conns.size;
+    },
+    async close(opts = {}) {
+      closing = true;
+      const timeout = opts.timeout ?? 10_000;
+      const sessions = [...conns].map((c) => c.session).filter((s): s is Session => !!s);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((r) => (timer = setTimeout(r, timeout)));
+      await Promise.race([Promise.all(sessions.map((s) => s.drain())), deadline]);
+      clearTimeout(timer);
+      for (const s of sessions) s.abortAll("The server is shutting down");
+      for (const c of [...conns]) c.close(1001, "server shutting down");
+    },
+  };
+}
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions extends WebSocketOptions {
+  /** Port to listen on; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Interface to listen on. Default `"127.0.0.1"`: pass `"0.0.0.0"` to accept remote clients. */
+  hostname?: string;
+  /** Called once listening, with the endpoint URL. Default: nothing is printed. */
+  onListen?: (url: URL) => void;
+}
+
+/** A running server, from {@linkcode serve}. */
+export interface ServeHandle {
+  /** The endpoint URL, e.g. `ws://127.0.0.1:8080/mcp`. */
+  readonly url: URL;
+  /** The bound port. */
+  readonly port: number;
+  /** The bound interface. */
+  readonly hostname: string;
+  /** Open connections. */
+  readonly connections: number;
+  /** Shuts down gracefully; see {@linkcode WebSocketHandler.close}. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/**
+ * Serves `server` over WebSocket with `Deno.serve` or `Bun.serve`, whichever
+ * runtime this is.
+ *
+ * @example
+ * ```ts
+ * import { McpServer, serve } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * const handle = serve(server, { port: 8080, onListen: (url) => console.log(`MCP on ${url}`) });
+ * // later: await handle.close();
+ * ```
+ */
+export function serve(server: McpServer, options: ServeOptions = {}): ServeHandle {
+  const handler = websocketHandler(server, options);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 8080;
+  let bound: number;
+  let stop: () => Promise<void>;
+  if (runtime.Bun?.serve) {
+    const s = runtime.Bun.serve({ hostname, port, fetch: handler.fetch, websocket: handler.websocket });
+    bound = s.port;
+    stop = async () => void (await s.stop(true));
+  } else if (runtime.Deno?.serve) {
+    const s = runtime.Deno.serve({ hostname, port, onListen() {} }, handler.fetch);
+    bound = s.addr.port;
+    stop = () => s.shutdown();
+  } else {
+    throw new Error("serve() needs Deno or Bun; on another runtime, mount websocketHandler() yourself");
+  }
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const url = new URL(`ws://${host}:${bound}${options.path ?? "/mcp"}`);
+  options.onListen?.(url);
+  return {
+    url,
+    port: bound,
+    hostname,
+    get connections() {
+      return handler.connections;
+    },
+    async close(opts) {
+      await handler.close(opts);
+      await stop();
+    },
+  };
+}
+
+function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origin: string) => boolean {
+  if (allowed === "*") return () => true;
+  if (typeof allowed === "function") return allowed;
+  if (Array.isArray(allowed)) {
+    const set = new Set(allowed);
+    return (o) => set.has(o);
+  }
+  return (o) => {
+    try {
+      const u = new URL(o);
+      return (u.protocol === "http:" || u.protocol === "https:") && LOOPBACK.has(u.hostname);
+    } catch {
+      return false;
+    }
+  };
+}
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) (n += 4, i++);
+    else n += 3;
+  }
+  return n;
+}
