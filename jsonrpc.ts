@@ -153,9 +153,13 @@ export function classify(v: unknown): Classified {
   }
   const method = v.method;
   if (method === undefined) {
-    if (!idOk) return { kind: "invalid", id: null, reason: "a message needs a method, or a valid id with result or error" };
+    if (!idOk) {
+      return { kind: "invalid", id: null, reason: "a message needs a method, or a valid id with result or error" };
+    }
     if ("result" in v && isObject(v.result)) return { kind: "response", id, result: v.result };
-    if ("error" in v && isObject(v.error)) return { kind: "response", id, error: v.error as unknown as JsonRpcErrorObject };
+    if ("error" in v && isObject(v.error)) {
+      return { kind: "response", id, error: v.error as unknown as JsonRpcErrorObject };
+    }
     return { kind: "invalid", id, reason: "method is missing" };
   }
   if (typeof method !== "string") return { kind: "invalid", id: idOk ? id : null, reason: "method must be a string" };
@@ -191,5 +195,7 @@ export function notificationFrame(method: string, params?: unknown): string {
 export function requestFrame(id: RequestId, method: string, params?: unknown): string {
   return params === undefined
     ? `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)}}`
-    : `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`;
+    : `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${
+      JSON.stringify(params)
+    }}`;
 }

@@ -55,8 +55,8 @@ export {
   serve,
   type ServeHandle,
   type ServeOptions,
-  websocketHandler,
   type WebSocketHandler,
+  websocketHandler,
   type WebSocketOptions,
 } from "./transport_ws.ts";
 export {

@@ -15,11 +15,18 @@ import {
   type JsonRpcRequest,
   McpError,
   notificationFrame,
-  type RequestId,
   requestFrame,
+  type RequestId,
   resultFrame,
 } from "./jsonrpc.ts";
-import { assertSchema, elicitationSchema, formatIssues, inputJsonSchema, outputJsonSchema, validate } from "./schema.ts";
+import {
+  assertSchema,
+  elicitationSchema,
+  formatIssues,
+  inputJsonSchema,
+  outputJsonSchema,
+  validate,
+} from "./schema.ts";
 import type {
   Annotations,
   CallToolResult,
@@ -57,7 +64,16 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 /** The newest protocol version this server speaks. */
 export const LATEST_PROTOCOL_VERSION = "2025-11-25";
 
-const LEVELS: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+const LEVELS: readonly LoggingLevel[] = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+];
 const levelRank = (l: string): number => LEVELS.indexOf(l as LoggingLevel);
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -280,7 +296,13 @@ interface PromptEntry {
  */
 export class McpServer {
   /** The options given at construction, with defaults filled in. */
-  readonly options: Readonly<Required<Pick<McpServerOptions, "pageSize" | "requestTimeout" | "clientRequestTimeout" | "maxInFlight" | "logLevel">>> & Readonly<McpServerOptions>;
+  readonly options:
+    & Readonly<
+      Required<
+        Pick<McpServerOptions, "pageSize" | "requestTimeout" | "clientRequestTimeout" | "maxInFlight" | "logLevel">
+      >
+    >
+    & Readonly<McpServerOptions>;
   /** Every open session. */
   readonly sessions: Set<Session> = new Set();
 
@@ -581,7 +603,9 @@ export class McpServer {
   }
 
   /** @internal Finds the reader for a URI: exact resources first, then templates in registration order. */
-  _findResource(uri: string): { read: (ctx: Context) => ResourceReturn | Promise<ResourceReturn>; mimeType?: string } | undefined {
+  _findResource(
+    uri: string,
+  ): { read: (ctx: Context) => ResourceReturn | Promise<ResourceReturn>; mimeType?: string } | undefined {
     const r = this.#resources.get(uri);
     if (r?.enabled) return { read: (ctx) => r.read(uri, ctx), mimeType: r.def.mimeType };
     for (const t of this.#templates.values()) {
@@ -617,7 +641,8 @@ function encodeCursor(kind: string, offset: number): string {
 
 function decodeCursor(kind: string, cursor: unknown): number {
   if (cursor === undefined) return 0;
-  const bad = () => new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous page unchanged");
+  const bad = () =>
+    new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous page unchanged");
   if (typeof cursor !== "string" || cursor.length > 200) throw bad();
   let text: string;
   try {
@@ -742,7 +767,9 @@ export class Session {
     try {
       value = JSON.parse(text);
     } catch {
-      this.#send(errorFrame(null, { code: ErrorCode.ParseError, message: "Parse error: the message is not valid JSON" }));
+      this.#send(
+        errorFrame(null, { code: ErrorCode.ParseError, message: "Parse error: the message is not valid JSON" }),
+      );
       return;
     }
     if (Array.isArray(value)) return this.#batch(value);
@@ -813,7 +840,11 @@ export class Session {
    * an {@linkcode McpError} on an error answer, a timeout, or a closed
    * connection.
    */
-  request(method: string, params: Record<string, unknown> | undefined, options: ClientRequestOptions = {}): Promise<Record<string, unknown>> {
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: ClientRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error("aborted"));
@@ -853,7 +884,11 @@ export class Session {
   /** Asks the client's model for a completion (`sampling/createMessage`). */
   async sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
     this.#requireCapability("sampling", "sampling/createMessage");
-    return await this.request("sampling/createMessage", params as Record<string, unknown>, options) as CreateMessageResult;
+    return await this.request(
+      "sampling/createMessage",
+      params as Record<string, unknown>,
+      options,
+    ) as CreateMessageResult;
   }
 
   /**
@@ -883,25 +918,36 @@ export class Session {
     if (res.action === "accept") {
       const checked = await validate(schema, res.content ?? {});
       if (checked.issues) {
-        throw new McpError(ErrorCode.InvalidParams, `The client's answer does not match the requested schema: ${formatIssues(checked.issues)}`);
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `The client's answer does not match the requested schema: ${formatIssues(checked.issues)}`,
+        );
       }
       return { action: "accept", content: checked.value as InferOutput<S> };
     }
     if (res.action === "decline" || res.action === "cancel") return { action: res.action };
-    throw new McpError(ErrorCode.InvalidParams, `The client answered elicitation/create with an unknown action: ${JSON.stringify(res.action)}`);
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `The client answered elicitation/create with an unknown action: ${JSON.stringify(res.action)}`,
+    );
   }
 
   /** Asks the client for its roots (`roots/list`). */
   async listRoots(options?: ClientRequestOptions): Promise<Root[]> {
     this.#requireCapability("roots", "roots/list");
     const res = await this.request("roots/list", undefined, options);
-    if (!Array.isArray(res.roots)) throw new McpError(ErrorCode.InvalidParams, "The client's roots/list answer has no roots array");
+    if (!Array.isArray(res.roots)) {
+      throw new McpError(ErrorCode.InvalidParams, "The client's roots/list answer has no roots array");
+    }
     return res.roots as Root[];
   }
 
   #requireCapability(cap: string, method: string): void {
     if (!this.clientCapabilities[cap]) {
-      throw new McpError(ErrorCode.InvalidRequest, `The client does not support ${method} (it did not declare the '${cap}' capability)`);
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `The client does not support ${method} (it did not declare the '${cap}' capability)`,
+      );
     }
   }
 
@@ -963,8 +1009,15 @@ export class Session {
         this.#outbound.delete(c.id);
         clearTimeout(o.timer);
         o.cleanup?.();
-        if (c.error) o.reject(new McpError(Number(c.error.code) || ErrorCode.InternalError, String(c.error.message ?? "error"), c.error.data));
-        else o.resolve(c.result!);
+        if (c.error) {
+          o.reject(
+            new McpError(
+              Number(c.error.code) || ErrorCode.InternalError,
+              String(c.error.message ?? "error"),
+              c.error.data,
+            ),
+          );
+        } else o.resolve(c.result!);
         return undefined;
       }
       case "invalid":
@@ -979,7 +1032,9 @@ export class Session {
         const f = this.#inflight.get(p.requestId as RequestId);
         if (!f) return;
         f.cancelled = true;
-        f.controller?.abort(new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"));
+        f.controller?.abort(
+          new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"),
+        );
         return;
       }
       case "notifications/roots/list_changed":
@@ -993,18 +1048,28 @@ export class Session {
     if (method === "ping") return resultFrame(id, {});
     if (method === "initialize") return this.#initialize(id, msg.params ?? {});
     if (!this.ready) {
-      return errorFrame(id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: send initialize before ${method}` });
+      return errorFrame(id, {
+        code: ErrorCode.InvalidRequest,
+        message: `Invalid Request: send initialize before ${method}`,
+      });
     }
     if (this.#draining) {
-      return errorFrame(id, { code: ErrorCode.ConnectionClosed, message: "The server is shutting down and takes no new requests" });
+      return errorFrame(id, {
+        code: ErrorCode.ConnectionClosed,
+        message: "The server is shutting down and takes no new requests",
+      });
     }
     if (this.#inflight.has(id)) {
-      return errorFrame(id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight` });
+      return errorFrame(id, {
+        code: ErrorCode.InvalidRequest,
+        message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight`,
+      });
     }
     if (this.#inflight.size >= this.server.options.maxInFlight) {
       return errorFrame(id, {
         code: ErrorCode.ServerBusy,
-        message: `Too many requests in flight on this connection (at most ${this.server.options.maxInFlight}); wait for answers before sending more`,
+        message:
+          `Too many requests in flight on this connection (at most ${this.server.options.maxInFlight}); wait for answers before sending more`,
       });
     }
     const route = ROUTES[method];
@@ -1031,7 +1096,12 @@ export class Session {
       };
       if (timeout > 0) {
         f.timer = setTimeout(() => {
-          finish(errorFrame(id, { code: ErrorCode.RequestTimeout, message: `Request timed out: ${method} ran longer than ${timeout} ms` }));
+          finish(
+            errorFrame(id, {
+              code: ErrorCode.RequestTimeout,
+              message: `Request timed out: ${method} ran longer than ${timeout} ms`,
+            }),
+          );
           ctx._abort(new McpError(ErrorCode.RequestTimeout, `Request timed out after ${timeout} ms`));
         }, timeout);
       }
@@ -1044,15 +1114,23 @@ export class Session {
 
   #initialize(id: RequestId, params: Record<string, unknown>): string {
     if (this.ready) {
-      return errorFrame(id, { code: ErrorCode.InvalidRequest, message: "Invalid Request: the session is already initialized" });
+      return errorFrame(id, {
+        code: ErrorCode.InvalidRequest,
+        message: "Invalid Request: the session is already initialized",
+      });
     }
     const requested = params.protocolVersion;
     if (typeof requested !== "string") {
-      return errorFrame(id, { code: ErrorCode.InvalidParams, message: "Invalid params: initialize needs a protocolVersion string" });
+      return errorFrame(id, {
+        code: ErrorCode.InvalidParams,
+        message: "Invalid params: initialize needs a protocolVersion string",
+      });
     }
     this.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
     const caps = params.capabilities;
-    this.clientCapabilities = typeof caps === "object" && caps !== null && !Array.isArray(caps) ? caps as Record<string, unknown> : {};
+    this.clientCapabilities = typeof caps === "object" && caps !== null && !Array.isArray(caps)
+      ? caps as Record<string, unknown>
+      : {};
     const info = params.clientInfo;
     if (typeof info === "object" && info !== null) this.clientInfo = info as Implementation;
     const result: Record<string, unknown> = {
@@ -1081,7 +1159,10 @@ function responseFrame(id: RequestId, result: unknown): string {
     return resultFrame(id, result);
   } catch (e) {
     // e.g. a BigInt or a cycle in a handler's result
-    return errorFrame(id, { code: ErrorCode.InternalError, message: `Internal error: the result could not be serialized (${(e as Error).message})` });
+    return errorFrame(id, {
+      code: ErrorCode.InternalError,
+      message: `Internal error: the result could not be serialized (${(e as Error).message})`,
+    });
   }
 }
 
@@ -1166,7 +1247,11 @@ export class Context {
   }
 
   /** Asks the user for input; see {@linkcode Session.elicit}. */
-  elicit<S extends StandardSchemaV1>(message: string, schema: S, options?: ClientRequestOptions): Promise<ElicitResult<InferOutput<S>>> {
+  elicit<S extends StandardSchemaV1>(
+    message: string,
+    schema: S,
+    options?: ClientRequestOptions,
+  ): Promise<ElicitResult<InferOutput<S>>> {
     return this.session.elicit(message, schema, { signal: this.signal, ...options });
   }
 
@@ -1210,10 +1295,17 @@ function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | PromiseLik
   if (result.structuredContent === undefined) {
     return errorResult(`Tool ${name} declares an output schema but returned no structured content (server bug)`);
   }
-  return then(validate(tool.output, result.structuredContent), (checked) =>
-    checked.issues
-      ? errorResult(`Tool ${name} returned structured content that does not match its output schema (server bug): ${formatIssues(checked.issues)}`)
-      : result);
+  return then(
+    validate(tool.output, result.structuredContent),
+    (checked) =>
+      checked.issues
+        ? errorResult(
+          `Tool ${name} returned structured content that does not match its output schema (server bug): ${
+            formatIssues(checked.issues)
+          }`,
+        )
+        : result,
+  );
 }
 
 function listResources(server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
@@ -1234,7 +1326,9 @@ function getPrompt(server: McpServer, p: Record<string, unknown>, ctx: Context):
   const prompt = server._prompt(p.name);
   if (!prompt) throw invalid(`Unknown prompt: ${typeof p.name === "string" ? p.name : JSON.stringify(p.name)}`);
   const raw = p.arguments ?? {};
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalid("prompt arguments must be an object of strings");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw invalid("prompt arguments must be an object of strings");
+  }
   const run = (args: unknown) =>
     then(prompt.handler(args as Record<string, string>, ctx), (out) => toPromptResult(out, prompt.def.description));
   if (!prompt.args) return run(raw);
@@ -1244,7 +1338,9 @@ function getPrompt(server: McpServer, p: Record<string, unknown>, ctx: Context):
     }
   }
   return then(validate(prompt.args, raw), (checked) => {
-    if (checked.issues) throw invalid(`Invalid arguments for prompt ${prompt.def.name}: ${formatIssues(checked.issues)}`);
+    if (checked.issues) {
+      throw invalid(`Invalid arguments for prompt ${prompt.def.name}: ${formatIssues(checked.issues)}`);
+    }
     return run(checked.value);
   });
 }
@@ -1290,15 +1386,19 @@ const ROUTES: Record<string, Route> = {
       return errorResult(`Invalid arguments for tool ${tool.def.name}: arguments must be an object`);
     }
     if (!tool.input) return callTool(tool, args, ctx);
-    return then(validate(tool.input, args), (checked) =>
-      checked.issues
-        ? errorResult(`Invalid arguments for tool ${tool.def.name}: ${formatIssues(checked.issues)}`)
-        : callTool(tool, checked.value, ctx));
+    return then(
+      validate(tool.input, args),
+      (checked) =>
+        checked.issues
+          ? errorResult(`Invalid arguments for tool ${tool.def.name}: ${formatIssues(checked.issues)}`)
+          : callTool(tool, checked.value, ctx),
+    );
   },
 
   "resources/list": listResources,
 
-  "resources/templates/list": (server, p) => server._page("resources/templates", p.cursor, () => server._listTemplates()),
+  "resources/templates/list": (server, p) =>
+    server._page("resources/templates", p.cursor, () => server._listTemplates()),
 
   "resources/read": (server, p, ctx) => {
     const uri = p.uri;

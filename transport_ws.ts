@@ -144,7 +144,8 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   const conns = new Set<Conn>();
   let closing = false;
 
-  const tooBig = (text: string) => text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && utf8Length(text) > maxMessageBytes);
+  const tooBig = (text: string) =>
+    text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && utf8Length(text) > maxMessageBytes);
 
   function open(conn: Conn, channel: Channel): void {
     conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
@@ -222,7 +223,11 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     return response;
   }
 
-  function fetchBun(req: Request, bunServer: BunServerLike, admitted: { auth: unknown; protocol?: string }): Response | undefined {
+  function fetchBun(
+    req: Request,
+    bunServer: BunServerLike,
+    admitted: { auth: unknown; protocol?: string },
+  ): Response | undefined {
     const data: { conn?: Conn; auth: unknown } = { auth: admitted.auth };
     const headers = admitted.protocol ? { "Sec-WebSocket-Protocol": admitted.protocol } : undefined;
     if (bunServer.upgrade(req, { headers, data })) return undefined;

@@ -41,7 +41,10 @@ export function createServer(): McpServer {
 
   server.tool("slow", {
     description: "Wait, reporting progress, until done or cancelled",
-    input: z.object({ ms: z.number().int().min(0).max(60_000).default(1000), steps: z.number().int().min(1).max(100).default(5) }),
+    input: z.object({
+      ms: z.number().int().min(0).max(60_000).default(1000),
+      steps: z.number().int().min(1).max(100).default(5),
+    }),
   }, async ({ ms, steps }, ctx) => {
     for (let i = 1; i <= steps; i++) {
       await new Promise<void>((resolve, reject) => {

@@ -61,9 +61,17 @@ export class RawClient {
   }
 
   /** Connects and completes the initialize handshake. */
-  static async ready(url: URL | string, capabilities: Record<string, unknown> = {}, version = "2025-11-25"): Promise<RawClient> {
+  static async ready(
+    url: URL | string,
+    capabilities: Record<string, unknown> = {},
+    version = "2025-11-25",
+  ): Promise<RawClient> {
     const c = await RawClient.connect(url);
-    const res = await c.request("initialize", { protocolVersion: version, capabilities, clientInfo: { name: "raw", version: "1" } });
+    const res = await c.request("initialize", {
+      protocolVersion: version,
+      capabilities,
+      clientInfo: { name: "raw", version: "1" },
+    });
     if (res.error) throw new Error(`initialize failed: ${res.error.message}`);
     c.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     return c;
@@ -84,7 +92,9 @@ export class RawClient {
       };
       const t = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(w), 1);
-        reject(new Error(`no matching frame within ${timeout} ms; queued: ${JSON.stringify(this.frames).slice(0, 500)}`));
+        reject(
+          new Error(`no matching frame within ${timeout} ms; queued: ${JSON.stringify(this.frames).slice(0, 500)}`),
+        );
       }, timeout);
       this.#waiters.push(w);
     });

@@ -17,7 +17,11 @@ describe("handshake and envelope", () => {
   test("initialize negotiates each supported version and reports capabilities", async () => {
     for (const version of SUPPORTED_PROTOCOL_VERSIONS) {
       const c = await RawClient.connect(h.url);
-      const res = await c.request("initialize", { protocolVersion: version, capabilities: {}, clientInfo: { name: "t", version: "1" } });
+      const res = await c.request("initialize", {
+        protocolVersion: version,
+        capabilities: {},
+        clientInfo: { name: "t", version: "1" },
+      });
       assert.equal(res.result.protocolVersion, version);
       assert.deepEqual(res.result.serverInfo, { name: "test", version: "0.0.1" });
       assert.deepEqual(res.result.capabilities.tools, { listChanged: true });
@@ -28,7 +32,11 @@ describe("handshake and envelope", () => {
 
   test("an unsupported version is answered with the latest", async () => {
     const c = await RawClient.connect(h.url);
-    const res = await c.request("initialize", { protocolVersion: "1999-01-01", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const res = await c.request("initialize", {
+      protocolVersion: "1999-01-01",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.equal(res.result.protocolVersion, LATEST_PROTOCOL_VERSION);
     await c.close();
   });
@@ -45,7 +53,11 @@ describe("handshake and envelope", () => {
 
   test("a second initialize is refused", async () => {
     const c = await RawClient.ready(h.url);
-    const again = await c.request("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const again = await c.request("initialize", {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.equal(again.error?.code, ErrorCode.InvalidRequest);
     await c.close();
   });
@@ -69,7 +81,14 @@ describe("handshake and envelope", () => {
 
   test("valid JSON that is not a request gives -32600", async () => {
     const c = await RawClient.ready(h.url);
-    for (const bad of [42, "x", { id: 1, method: "ping" }, { jsonrpc: "2.0", id: 7, method: 5 }, { jsonrpc: "2.0", id: 8, method: "ping", params: [1] }]) {
+    for (
+      const bad of [42, "x", { id: 1, method: "ping" }, { jsonrpc: "2.0", id: 7, method: 5 }, {
+        jsonrpc: "2.0",
+        id: 8,
+        method: "ping",
+        params: [1],
+      }]
+    ) {
       c.send(JSON.stringify(bad));
       const res = await c.next();
       assert.equal(res.error?.code, ErrorCode.InvalidRequest, JSON.stringify(bad));
@@ -149,11 +168,19 @@ describe("tools", () => {
       output: z.object({ quotient: z.number() }),
       annotations: { readOnlyHint: true },
     }, ({ a, b }) => ({ quotient: a / b }));
-    server.tool("wrong_output", { output: z.object({ n: z.number() }) }, () => ({ n: "not a number" } as unknown as { n: number }));
+    server.tool(
+      "wrong_output",
+      { output: z.object({ n: z.number() }) },
+      () => ({ n: "not a number" } as unknown as { n: number }),
+    );
     server.tool("throws", {}, () => {
       throw new Error("the disk is on fire");
     });
-    server.tool("blocks", {}, () => [{ type: "text", text: "a" }, { type: "image", data: "AAAA", mimeType: "image/png" }]);
+    server.tool(
+      "blocks",
+      {},
+      () => [{ type: "text", text: "a" }, { type: "image", data: "AAAA", mimeType: "image/png" }],
+    );
     server.tool("unserializable", {}, () => ({ content: [{ type: "text", text: "x" }], _meta: { n: 1n } } as never));
     server.tool("slow", {}, (_a, ctx) =>
       new Promise((resolve) => {

@@ -32,7 +32,11 @@ function newClient(): Client {
   });
   client.setRequestHandler(CreateMessageRequestSchema, (req) => {
     const first = req.params.messages[0].content as { type: string; text: string };
-    return { role: "assistant", model: "test-model", content: { type: "text", text: `summary of ${first.text.length} chars` } };
+    return {
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: `summary of ${first.text.length} chars` },
+    };
   });
   client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
   return client;
@@ -111,9 +115,15 @@ describe("official SDK client over WebSocket", () => {
   });
 
   test("completion for prompt arguments and template variables", async () => {
-    const lang = await client.complete({ ref: { type: "ref/prompt", name: "review_code" }, argument: { name: "language", value: "t" } });
+    const lang = await client.complete({
+      ref: { type: "ref/prompt", name: "review_code" },
+      argument: { name: "language", value: "t" },
+    });
     assert.deepEqual(lang.completion.values, ["typescript"]);
-    const user = await client.complete({ ref: { type: "ref/resource", uri: "users://{name}/profile" }, argument: { name: "name", value: "a" } });
+    const user = await client.complete({
+      ref: { type: "ref/resource", uri: "users://{name}/profile" },
+      argument: { name: "name", value: "a" },
+    });
     assert.deepEqual(user.completion.values, ["ada", "alan"]);
     assert.equal(user.completion.total, 2);
     assert.equal(user.completion.hasMore, false);
@@ -173,7 +183,9 @@ describe("official SDK client over WebSocket", () => {
   });
 
   test("tools/list_changed reaches the client when a tool is added", async () => {
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    const changed = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())
+    );
     const reg = server.tool("late", { input: z.object({}) }, () => "late tool");
     await changed;
     const { tools } = await client.listTools();
