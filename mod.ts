@@ -39,6 +39,7 @@ export {
   type ResourceReader,
   type ResourceReturn,
   type ResourceTemplateDefinition,
+  type SendMeta,
   Session,
   type SessionInit,
   SUPPORTED_PROTOCOL_VERSIONS,

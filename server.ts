@@ -666,12 +666,26 @@ function strip<T extends object>(o: T): T {
 // ---------------------------------------------------------------------------
 // Session
 
-/** The link a transport gives a session: send one text message, or close. */
+/**
+ * The link a transport gives a session: send one text message, or close.
+ * `meta` lets a transport that routes per request (HTTP) tell which client
+ * request a message answers or belongs to; a socket ignores it.
+ */
 export interface Channel {
   /** Sends one JSON-RPC message (or batch) as text. */
-  send(text: string): void;
+  send(text: string, meta?: SendMeta): void;
   /** Closes the connection with a WebSocket-style code and reason. */
   close(code: number, reason: string): void;
+  /** Called when a client request ends without a response (it was cancelled). */
+  noResponse?(id: RequestId): void;
+}
+
+/** Which client request an outgoing message relates to. */
+export interface SendMeta {
+  /** The message is the response to this client request (the ids of a batch for a batch response). */
+  responseTo?: RequestId | RequestId[];
+  /** The message was sent by the handler of this client request (progress, log, a request to the client). */
+  relatedTo?: RequestId;
 }
 
 /** What a transport knows about a connection when it opens. */
@@ -702,6 +716,8 @@ export interface ClientRequestOptions {
   signal?: AbortSignal;
   /** Milliseconds to wait for the answer. Defaults to the server's `clientRequestTimeout`. */
   timeout?: number;
+  /** The client request whose handler sends this one; set by {@linkcode Context}. */
+  relatedTo?: RequestId;
 }
 
 /**
@@ -772,11 +788,24 @@ export class Session {
       );
       return;
     }
+    this.receiveValue(value);
+  }
+
+  /** Handles one already-parsed JSON value, for transports that parse the body themselves. */
+  receiveValue(value: unknown): void {
+    if (this.#closed) return;
     if (Array.isArray(value)) return this.#batch(value);
     const out = this.#handle(value);
     if (out === undefined) return;
-    if (typeof out === "string") this.#send(out);
-    else out.then((f) => f !== undefined && this.#send(f));
+    const id = (value as { id?: unknown }).id;
+    const meta = typeof id === "string" || typeof id === "number" ? { responseTo: id } : undefined;
+    if (typeof out === "string") this.#send(out, meta);
+    else {
+      out.then((f) => {
+        if (f !== undefined) this.#send(f, meta);
+        else if (meta) this.#channel.noResponse?.(meta.responseTo);
+      });
+    }
   }
 
   /** Called by the transport when the connection is gone: aborts every handler and pending client request. */
@@ -822,17 +851,17 @@ export class Session {
     for (const f of this.#inflight.values()) f.controller?.abort(new McpError(ErrorCode.ConnectionClosed, reason));
   }
 
-  /** Sends a notification to the client. */
-  notify(method: string, params?: Record<string, unknown>): void {
-    this.#send(notificationFrame(method, params));
+  /** Sends a notification to the client; `relatedTo` names the client request it belongs to, if any. */
+  notify(method: string, params?: Record<string, unknown>, relatedTo?: RequestId): void {
+    this.#send(notificationFrame(method, params), relatedTo === undefined ? undefined : { relatedTo });
   }
 
   /** Sends `notifications/message` if `level` is at or above this session's level. */
-  log(level: LoggingLevel, data: unknown, logger?: string): void {
+  log(level: LoggingLevel, data: unknown, logger?: string, relatedTo?: RequestId): void {
     const rank = levelRank(level);
     if (rank < 0) throw new RangeError(`unknown log level "${level}"`);
     if (!this.ready || rank < levelRank(this.logLevel)) return;
-    this.notify("notifications/message", logger === undefined ? { level, data } : { level, logger, data });
+    this.notify("notifications/message", logger === undefined ? { level, data } : { level, logger, data }, relatedTo);
   }
 
   /**
@@ -846,7 +875,8 @@ export class Session {
     options: ClientRequestOptions = {},
   ): Promise<Record<string, unknown>> {
     if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
-    const { signal } = options;
+    const { signal, relatedTo } = options;
+    const meta = relatedTo === undefined ? undefined : { relatedTo };
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error("aborted"));
     const id = ++this.#nextId;
     const timeout = options.timeout ?? this.server.options.clientRequestTimeout;
@@ -857,7 +887,7 @@ export class Session {
         timer: setTimeout(() => {
           this.#outbound.delete(id);
           o.cleanup?.();
-          this.notify("notifications/cancelled", { requestId: id, reason: "timed out" });
+          this.notify("notifications/cancelled", { requestId: id, reason: "timed out" }, relatedTo);
           reject(new McpError(ErrorCode.RequestTimeout, `The client did not answer ${method} within ${timeout} ms`));
         }, timeout),
       };
@@ -865,14 +895,14 @@ export class Session {
         const onAbort = () => {
           if (!this.#outbound.delete(id)) return;
           clearTimeout(o.timer);
-          this.notify("notifications/cancelled", { requestId: id, reason: "cancelled by the server" });
+          this.notify("notifications/cancelled", { requestId: id, reason: "cancelled by the server" }, relatedTo);
           reject(signal.reason ?? new Error("aborted"));
         };
         signal.addEventListener("abort", onAbort, { once: true });
         o.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
       this.#outbound.set(id, o);
-      this.#send(requestFrame(id, method, params));
+      this.#send(requestFrame(id, method, params), meta);
     });
   }
 
@@ -951,10 +981,10 @@ export class Session {
     }
   }
 
-  #send(text: string): void {
+  #send(text: string, meta?: SendMeta): void {
     if (this.#closed) return;
     try {
-      this.#channel.send(text);
+      this.#channel.send(text, meta);
     } catch {
       // The transport closes the session when a send fails for good.
     }
@@ -988,9 +1018,11 @@ export class Session {
       }
       return this.#handle(v);
     });
+    const ids = items.map((v) => (v as { id?: unknown } | null)?.id)
+      .filter((id): id is RequestId => typeof id === "string" || typeof id === "number");
     Promise.all(outs).then((frames) => {
       const present = frames.filter((f): f is string => f !== undefined);
-      if (present.length) this.#send(`[${present.join(",")}]`);
+      if (present.length) this.#send(`[${present.join(",")}]`, { responseTo: ids });
     });
   }
 
@@ -1233,17 +1265,17 @@ export class Context {
     const params: Record<string, unknown> = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
-    this.session.notify("notifications/progress", params);
+    this.session.notify("notifications/progress", params, this.requestId);
   }
 
   /** Sends a log message to this client, subject to its log level. */
   log(level: LoggingLevel, data: unknown, logger?: string): void {
-    this.session.log(level, data, logger);
+    this.session.log(level, data, logger, this.requestId);
   }
 
   /** Asks the client's model for a completion; cancelled with this request. */
   sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
-    return this.session.sample(params, { signal: this.signal, ...options });
+    return this.session.sample(params, { signal: this.signal, relatedTo: this.requestId, ...options });
   }
 
   /** Asks the user for input; see {@linkcode Session.elicit}. */
@@ -1252,12 +1284,12 @@ export class Context {
     schema: S,
     options?: ClientRequestOptions,
   ): Promise<ElicitResult<InferOutput<S>>> {
-    return this.session.elicit(message, schema, { signal: this.signal, ...options });
+    return this.session.elicit(message, schema, { signal: this.signal, relatedTo: this.requestId, ...options });
   }
 
   /** Asks the client for its roots. */
   listRoots(options?: ClientRequestOptions): Promise<Root[]> {
-    return this.session.listRoots({ signal: this.signal, ...options });
+    return this.session.listRoots({ signal: this.signal, relatedTo: this.requestId, ...options });
   }
 
   /** @internal */
