@@ -171,22 +171,11 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
         Upgrade: "websocket",
       });
     }
-    const origin = req.headers.get("origin");
-    if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
     if (closing) return text(503, "The server is shutting down", { "Retry-After": "5" });
     if (conns.size >= maxConnections) return text(503, "Too many connections", { "Retry-After": "5" });
-    let auth: unknown = undefined;
-    if (options.authenticate) {
-      try {
-        auth = await options.authenticate(req);
-      } catch {
-        auth = undefined;
-      }
-      if (auth instanceof Response) return auth;
-      if (auth === undefined || auth === null || auth === false) {
-        return text(401, "Unauthorized", { "WWW-Authenticate": `Bearer realm="${options.realm ?? "mcp"}"` });
-      }
-    }
+    const checked = await checkRequest(req, originAllowed, options);
+    if (checked instanceof Response) return checked;
+    const { auth } = checked;
     // Re-check: authenticate may have awaited while others connected or close() began.
     if (closing) return text(503, "The server is shutting down", { "Retry-After": "5" });
     if (conns.size >= maxConnections) return text(503, "Too many connections", { "Retry-After": "5" });
@@ -371,7 +360,35 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
   };
 }
 
-function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origin: string) => boolean {
+/**
+ * The checks every transport that takes HTTP requests shares: the Origin
+ * check (403) and the `authenticate` hook (401 with `WWW-Authenticate`, or
+ * the hook's own Response). Resolves to the auth result when admitted.
+ * @internal
+ */
+export async function checkRequest(
+  req: Request,
+  originAllowed: (origin: string) => boolean,
+  options: Pick<WebSocketOptions, "authenticate" | "realm">,
+): Promise<Response | { auth: unknown }> {
+  const origin = req.headers.get("origin");
+  if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
+  if (!options.authenticate) return { auth: undefined };
+  let auth: unknown;
+  try {
+    auth = await options.authenticate(req);
+  } catch {
+    auth = undefined;
+  }
+  if (auth instanceof Response) return auth;
+  if (auth === undefined || auth === null || auth === false) {
+    return text(401, "Unauthorized", { "WWW-Authenticate": `Bearer realm="${options.realm ?? "mcp"}"` });
+  }
+  return { auth };
+}
+
+/** The origin predicate for an `allowedOrigins` option. @internal */
+export function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origin: string) => boolean {
   if (allowed === "*") return () => true;
   if (typeof allowed === "function") return allowed;
   if (Array.isArray(allowed)) {
@@ -388,7 +405,8 @@ function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origin: stri
   };
 }
 
-function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+/** A short plain-text response. @internal */
+export function text(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
 }
 
