@@ -90,6 +90,12 @@ export const ErrorCode = {
   ConnectionClosed: -32000,
   /** Too many requests in flight on one connection. */
   ServerBusy: -32010,
+  /** 2026-07-28: an HTTP header disagrees with the body. */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability the client did not declare. */
+  MissingClientCapability: -32021,
+  /** 2026-07-28: the request's protocol version is not supported. */
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 /**

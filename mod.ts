@@ -24,6 +24,7 @@
  */
 
 export {
+  type CacheHint,
   type Channel,
   type ClientRequestOptions,
   type Completer,
@@ -31,6 +32,7 @@ export {
   LATEST_PROTOCOL_VERSION,
   McpServer,
   type McpServerOptions,
+  PER_REQUEST_PROTOCOL_VERSIONS,
   type PromptDefinition,
   type PromptHandler,
   type PromptReturn,
@@ -42,6 +44,7 @@ export {
   type SendMeta,
   Session,
   type SessionInit,
+  type SubscriptionFilter,
   SUPPORTED_PROTOCOL_VERSIONS,
   type TemplateReader,
   type ToolDefinition,

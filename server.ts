@@ -52,6 +52,7 @@ import type {
   ToolAnnotations,
 } from "./types.ts";
 import { UriTemplate } from "./uri_template.ts";
+import { StateSealer } from "./request_state.ts";
 
 /** Protocol versions this server speaks, newest first. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
@@ -61,8 +62,32 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
   "2024-11-05",
 ];
 
-/** The newest protocol version this server speaks. */
+/** The newest protocol version this server speaks through `initialize`. */
 export const LATEST_PROTOCOL_VERSION = "2025-11-25";
+
+/**
+ * Per-request protocol versions (2026-07-28 and later): no `initialize`;
+ * every request names its version and the client's capabilities in `_meta`.
+ */
+export const PER_REQUEST_PROTOCOL_VERSIONS: readonly string[] = ["2026-07-28"];
+
+/** Keys of a 2026-07-28 request's `_meta`. */
+const META = {
+  version: "io.modelcontextprotocol/protocolVersion",
+  caps: "io.modelcontextprotocol/clientCapabilities",
+  info: "io.modelcontextprotocol/clientInfo",
+  logLevel: "io.modelcontextprotocol/logLevel",
+  serverInfo: "io.modelcontextprotocol/serverInfo",
+  subscriptionId: "io.modelcontextprotocol/subscriptionId",
+} as const;
+
+/** How long a client may cache a 2026-07-28 result, and whether caches may share it. */
+export interface CacheHint {
+  /** Milliseconds the result stays fresh; 0 means immediately stale. */
+  ttlMs: number;
+  /** `"private"`: only this client may reuse it; `"public"`: shared caches may too. */
+  cacheScope: "public" | "private";
+}
 
 const LEVELS: readonly LoggingLevel[] = [
   "debug",
@@ -108,6 +133,20 @@ export interface McpServerOptions {
   logLevel?: LoggingLevel;
   /** Called when a client sends `notifications/roots/list_changed`. */
   onRootsListChanged?: (session: Session) => void;
+  /**
+   * Key that signs `requestState` in 2026-07-28 multi round-trip requests.
+   * Give every instance behind one load balancer the same secret; random per
+   * process by default.
+   */
+  stateSecret?: string | Uint8Array;
+  /** Milliseconds a `requestState` stays valid. Default 600,000 (10 minutes). */
+  requestStateTtl?: number;
+  /**
+   * Cache hints on 2026-07-28 results, by list. Default: lists and discovery
+   * `{ ttlMs: 60_000, cacheScope: "private" }`; resource reads take theirs
+   * from the resource's `cache` (default `{ ttlMs: 0, cacheScope: "private" }`).
+   */
+  cache?: Partial<Record<"discover" | "tools" | "prompts" | "resources" | "templates", CacheHint>>;
 }
 
 /** What a tool handler may return; see {@linkcode McpServer.tool}. */
@@ -164,6 +203,8 @@ export interface ResourceDefinition {
   annotations?: Annotations;
   /** Metadata. */
   _meta?: Meta;
+  /** Cache hint for 2026-07-28 reads. Default `{ ttlMs: 0, cacheScope: "private" }`. */
+  cache?: CacheHint;
 }
 
 /**
@@ -187,7 +228,7 @@ export type Completer = (
 ) => string[] | Promise<string[]>;
 
 /** Metadata of a resource template. */
-export interface ResourceTemplateDefinition extends Omit<ResourceDefinition, "size" | "name"> {
+export interface ResourceTemplateDefinition extends Omit<ResourceDefinition, "size" | "name" | "cache"> {
   /** Programmatic name. Defaults to the template. */
   name?: string;
   /** Completion callbacks by variable name. */
@@ -253,6 +294,7 @@ interface ToolEntry {
 interface ResourceEntry {
   def: Resource;
   read: ResourceReader;
+  cache?: CacheHint;
   enabled: boolean;
 }
 
@@ -313,6 +355,12 @@ export class McpServer {
   #listCache = new Map<string, string>();
   #pendingChanges = new Set<Kind>();
   #serverInfo: Implementation;
+  #sealer?: StateSealer;
+
+  /** @internal Signs multi round-trip request states; made on first use. */
+  get _sealer(): StateSealer {
+    return this.#sealer ??= new StateSealer(this.options.stateSecret);
+  }
 
   /** Creates a server; `name` and `version` identify it to clients. */
   constructor(options: McpServerOptions) {
@@ -396,7 +444,8 @@ export class McpServer {
   resource(uri: string, definition: ResourceDefinition, read: ResourceReader): Registered {
     if (typeof uri !== "string" || !uri) throw new TypeError("resource uri must be a non-empty string");
     if (typeof read !== "function") throw new TypeError(`resource "${uri}" needs a read function`);
-    const entry: ResourceEntry = { def: strip({ uri, name: uri, ...definition }), read, enabled: true };
+    const { cache, ...meta } = definition ?? {};
+    const entry: ResourceEntry = { def: strip({ uri, name: uri, ...meta }), read, cache, enabled: true };
     return this.#register("resources", this.#resources, uri, entry, `resource "${uri}"`);
   }
 
@@ -477,7 +526,7 @@ export class McpServer {
 
   /** Sends `notifications/resources/updated` to every session subscribed to `uri`. */
   resourceUpdated(uri: string): void {
-    for (const s of this.sessions) if (s.subscriptions.has(uri)) s.notify("notifications/resources/updated", { uri });
+    for (const s of this.sessions) s._resourceUpdated(uri);
   }
 
   /** Sends a log message to every session whose level lets it through. */
@@ -549,10 +598,7 @@ export class McpServer {
       queueMicrotask(() => {
         const kinds = [...this.#pendingChanges];
         this.#pendingChanges.clear();
-        for (const s of this.sessions) {
-          if (!s.ready) continue;
-          for (const k of kinds) s.notify(`notifications/${k}/list_changed`);
-        }
+        for (const s of this.sessions) for (const k of kinds) s._listChanged(k);
       });
     }
     this.#pendingChanges.add(kind);
@@ -605,9 +651,11 @@ export class McpServer {
   /** @internal Finds the reader for a URI: exact resources first, then templates in registration order. */
   _findResource(
     uri: string,
-  ): { read: (ctx: Context) => ResourceReturn | Promise<ResourceReturn>; mimeType?: string } | undefined {
+  ):
+    | { read: (ctx: Context) => ResourceReturn | Promise<ResourceReturn>; mimeType?: string; cache?: CacheHint }
+    | undefined {
     const r = this.#resources.get(uri);
-    if (r?.enabled) return { read: (ctx) => r.read(uri, ctx), mimeType: r.def.mimeType };
+    if (r?.enabled) return { read: (ctx) => r.read(uri, ctx), mimeType: r.def.mimeType, cache: r.cache };
     for (const t of this.#templates.values()) {
       if (!t.enabled) continue;
       const vars = t.template.match(uri);
@@ -751,6 +799,7 @@ export class Session {
   #closed = false;
   #draining = false;
   #idleWaiters: (() => void)[] = [];
+  #listens = new Map<RequestId, { filter: SubscriptionFilter; end: () => void }>();
 
   /** @internal Use {@linkcode McpServer.connect}. */
   constructor(server: McpServer, channel: Channel, init: SessionInit) {
@@ -813,6 +862,7 @@ export class Session {
     if (this.#closed) return;
     this.#closed = true;
     this.server.sessions.delete(this);
+    this.#listens.clear();
     for (const f of this.#inflight.values()) {
       f.cancelled = true;
       if (f.timer) clearTimeout(f.timer);
@@ -842,6 +892,7 @@ export class Session {
    */
   drain(): Promise<void> {
     this.#draining = true;
+    for (const l of [...this.#listens.values()]) l.end();
     if (!this.#inflight.size) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));
   }
@@ -849,6 +900,40 @@ export class Session {
   /** Aborts every handler still running, e.g. at a shutdown deadline. */
   abortAll(reason: string): void {
     for (const f of this.#inflight.values()) f.controller?.abort(new McpError(ErrorCode.ConnectionClosed, reason));
+  }
+
+  /** @internal Sends a list_changed to this client: plain if initialized, tagged on each listen that asked for it. */
+  _listChanged(kind: Kind): void {
+    const method = `notifications/${kind}/list_changed`;
+    if (this.ready) this.notify(method);
+    const flag = `${kind}ListChanged` as const;
+    for (const [id, l] of this.#listens) {
+      if (l.filter[flag]) this.notify(method, { _meta: { [META.subscriptionId]: id } });
+    }
+  }
+
+  /** @internal Sends resources/updated to legacy subscribers and to listens that name the URI. */
+  _resourceUpdated(uri: string): void {
+    if (this.subscriptions.has(uri)) this.notify("notifications/resources/updated", { uri });
+    for (const [id, l] of this.#listens) {
+      if (l.filter.resourceSubscriptions?.includes(uri)) {
+        this.notify("notifications/resources/updated", { uri, _meta: { [META.subscriptionId]: id } });
+      }
+    }
+  }
+
+  /** @internal Opens a 2026-07-28 subscription stream; resolves with its result when it ends gracefully. */
+  _listen(id: RequestId, filter: SubscriptionFilter): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      const end = () => {
+        if (this.#listens.delete(id)) resolve({ _meta: { [META.subscriptionId]: id } });
+      };
+      this.#listens.set(id, { filter, end });
+      this.notify("notifications/subscriptions/acknowledged", {
+        notifications: filter,
+        _meta: { [META.subscriptionId]: id },
+      });
+    });
   }
 
   /** Sends a notification to the client; `relatedTo` names the client request it belongs to, if any. */
@@ -931,35 +1016,14 @@ export class Session {
     schema: S,
     options?: ClientRequestOptions,
   ): Promise<ElicitResult<InferOutput<S>>> {
-    const caps = this.clientCapabilities.elicitation as Record<string, unknown> | undefined;
-    // An empty elicitation capability means form mode (2025-06-18 clients).
-    if (!caps || (caps.url !== undefined && caps.form === undefined)) {
+    if (!supportsFormElicitation(this.clientCapabilities)) {
       throw new McpError(
         ErrorCode.InvalidRequest,
         "The client does not support form elicitation (it did not declare the 'elicitation' capability)",
       );
     }
-    assertSchema(schema, "elicitation schema");
-    const requestedSchema = elicitationSchema(schema);
-    const params: Record<string, unknown> = this.protocolVersion >= "2025-11-25"
-      ? { mode: "form", message, requestedSchema }
-      : { message, requestedSchema };
-    const res = await this.request("elicitation/create", params, options);
-    if (res.action === "accept") {
-      const checked = await validate(schema, res.content ?? {});
-      if (checked.issues) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `The client's answer does not match the requested schema: ${formatIssues(checked.issues)}`,
-        );
-      }
-      return { action: "accept", content: checked.value as InferOutput<S> };
-    }
-    if (res.action === "decline" || res.action === "cancel") return { action: res.action };
-    throw new McpError(
-      ErrorCode.InvalidParams,
-      `The client answered elicitation/create with an unknown action: ${JSON.stringify(res.action)}`,
-    );
+    const params = elicitParams(message, schema, this.protocolVersion >= "2025-11-25");
+    return elicitOutcome(schema, await this.request("elicitation/create", params, options));
   }
 
   /** Asks the client for its roots (`roots/list`). */
@@ -1061,6 +1125,8 @@ export class Session {
     const p = msg.params ?? {};
     switch (msg.method) {
       case "notifications/cancelled": {
+        const listen = this.#listens.get(p.requestId as RequestId);
+        if (listen) return listen.end(); // a listen ends with its result, not in silence
         const f = this.#inflight.get(p.requestId as RequestId);
         if (!f) return;
         f.cancelled = true;
@@ -1079,7 +1145,21 @@ export class Session {
     const { id, method } = msg;
     if (method === "ping") return resultFrame(id, {});
     if (method === "initialize") return this.#initialize(id, msg.params ?? {});
-    if (!this.ready) {
+    const meta = msg.params?._meta as Record<string, unknown> | undefined;
+    const requested = typeof meta === "object" && meta !== null ? meta[META.version] : undefined;
+    let scope: Scope | undefined;
+    if (requested !== undefined || method === "server/discover") {
+      if (requested !== undefined && !PER_REQUEST_PROTOCOL_VERSIONS.includes(requested as string)) {
+        return errorFrame(id, {
+          code: ErrorCode.UnsupportedProtocolVersion,
+          message: `Unsupported protocol version ${JSON.stringify(requested)}; this server speaks ${
+            PER_REQUEST_PROTOCOL_VERSIONS.join(", ")
+          } per request, or ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")} through initialize`,
+          data: { supported: [...PER_REQUEST_PROTOCOL_VERSIONS], requested },
+        });
+      }
+      scope = toScope(meta);
+    } else if (!this.ready) {
       return errorFrame(id, {
         code: ErrorCode.InvalidRequest,
         message: `Invalid Request: send initialize before ${method}`,
@@ -1104,13 +1184,13 @@ export class Session {
           `Too many requests in flight on this connection (at most ${this.server.options.maxInFlight}); wait for answers before sending more`,
       });
     }
-    const route = ROUTES[method];
+    const route = scope ? MODERN_ROUTES[method] : ROUTES[method];
     if (!route) return errorFrame(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` });
     const f: InFlight = { cancelled: false };
-    const ctx = new Context(this, msg, f);
+    const ctx = new Context(this, msg, f, scope);
     let out: unknown;
     try {
-      out = route(this.server, msg.params ?? {}, ctx);
+      out = scope ? modern(route, this.server, msg.params ?? {}, ctx) : route(this.server, msg.params ?? {}, ctx);
     } catch (err) {
       return errorFrame(id, toErrorObject(err));
     }
@@ -1126,7 +1206,7 @@ export class Session {
         resolve(f.cancelled ? undefined : frame);
         this.#wakeIdle();
       };
-      if (timeout > 0) {
+      if (timeout > 0 && method !== "subscriptions/listen") {
         f.timer = setTimeout(() => {
           finish(
             errorFrame(id, {
@@ -1172,6 +1252,87 @@ export class Session {
     };
     if (this.server.options.instructions) result.instructions = this.server.options.instructions;
     return resultFrame(id, result);
+  }
+}
+
+// An empty elicitation capability means form mode (2025-06-18 clients).
+function supportsFormElicitation(caps: Record<string, unknown>): boolean {
+  const e = caps.elicitation as Record<string, unknown> | undefined;
+  return typeof e === "object" && e !== null && (e.form !== undefined || e.url === undefined);
+}
+
+function elicitParams(message: string, schema: StandardSchemaV1, withMode: boolean): Record<string, unknown> {
+  assertSchema(schema, "elicitation schema");
+  const requestedSchema = elicitationSchema(schema);
+  return withMode ? { mode: "form", message, requestedSchema } : { message, requestedSchema };
+}
+
+async function elicitOutcome<S extends StandardSchemaV1>(
+  schema: S,
+  res: Record<string, unknown>,
+): Promise<ElicitResult<InferOutput<S>>> {
+  if (res.action === "accept") {
+    const checked = await validate(schema, res.content ?? {});
+    if (checked.issues) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `The client's answer does not match the requested schema: ${formatIssues(checked.issues)}`,
+      );
+    }
+    return { action: "accept", content: checked.value as InferOutput<S> };
+  }
+  if (res.action === "decline" || res.action === "cancel") return { action: res.action };
+  throw new McpError(
+    ErrorCode.InvalidParams,
+    `The client answered elicitation/create with an unknown action: ${JSON.stringify(res.action)}`,
+  );
+}
+
+/** What a 2026-07-28 request says about itself in `_meta`. */
+interface Scope {
+  version: string;
+  caps: Record<string, unknown>;
+  info?: Implementation;
+  logLevel?: LoggingLevel;
+}
+
+function toScope(meta: Record<string, unknown> | undefined): Scope {
+  const m = meta ?? {};
+  const caps = m[META.caps];
+  const info = m[META.info];
+  const level = m[META.logLevel];
+  return {
+    version: typeof m[META.version] === "string" ? m[META.version] as string : PER_REQUEST_PROTOCOL_VERSIONS[0],
+    caps: typeof caps === "object" && caps !== null && !Array.isArray(caps) ? caps as Record<string, unknown> : {},
+    info: typeof info === "object" && info !== null ? info as Implementation : undefined,
+    logLevel: typeof level === "string" && levelRank(level) >= 0 ? level as LoggingLevel : undefined,
+  };
+}
+
+/** The 2026-07-28 subscription filter of `subscriptions/listen`. */
+export interface SubscriptionFilter {
+  /** Send `notifications/tools/list_changed`. */
+  toolsListChanged?: boolean;
+  /** Send `notifications/prompts/list_changed`. */
+  promptsListChanged?: boolean;
+  /** Send `notifications/resources/list_changed`. */
+  resourcesListChanged?: boolean;
+  /** Send `notifications/resources/updated` for these URIs. */
+  resourceSubscriptions?: string[];
+}
+
+/** Multi round-trip bookkeeping of one 2026-07-28 request. */
+interface Mrtr {
+  responses: Record<string, unknown>;
+  asked: Record<string, { method: string; params: Record<string, unknown> }>;
+  next: number;
+}
+
+/** Thrown inside a handler when it needs input the client has not given yet. */
+class InputRequired extends Error {
+  constructor() {
+    super("input required from the client");
+    this.name = "InputRequired";
   }
 }
 
@@ -1221,17 +1382,37 @@ export class Context {
   readonly method: string;
   /** The request's `_meta`, if any. */
   readonly meta: Record<string, unknown> | undefined;
+  /** @internal The request's own protocol scope (2026-07-28), if it has one. */
+  readonly _scope?: Scope;
+  /** @internal Multi round-trip state (2026-07-28 tools/call, prompts/get, resources/read). */
+  _mrtr?: Mrtr;
   #f: InFlight;
   #lastProgress = -Infinity;
 
   /** @internal */
-  constructor(session: Session, msg: JsonRpcRequest, f: InFlight) {
+  constructor(session: Session, msg: JsonRpcRequest, f: InFlight, scope?: Scope) {
     this.session = session;
     this.requestId = msg.id;
     this.method = msg.method;
     const meta = msg.params?._meta;
     this.meta = typeof meta === "object" && meta !== null ? meta as Record<string, unknown> : undefined;
+    this._scope = scope;
     this.#f = f;
+  }
+
+  /** The protocol version of this request: its own (2026-07-28) or the session's. */
+  get protocolVersion(): string {
+    return this._scope?.version ?? this.session.protocolVersion;
+  }
+
+  /** The client's capabilities for this request: from its `_meta` (2026-07-28) or from `initialize`. */
+  get clientCapabilities(): Record<string, unknown> {
+    return this._scope?.caps ?? this.session.clientCapabilities;
+  }
+
+  /** The client's name and version, if it said. */
+  get clientInfo(): Implementation | undefined {
+    return this._scope ? this._scope.info : this.session.clientInfo;
   }
 
   /** Aborted when the client cancels, the connection closes, or the request times out. */
@@ -1268,28 +1449,84 @@ export class Context {
     this.session.notify("notifications/progress", params, this.requestId);
   }
 
-  /** Sends a log message to this client, subject to its log level. */
+  /**
+   * Sends a log message to this client, subject to its log level (under
+   * 2026-07-28, the request's `logLevel`; none means no log messages).
+   */
   log(level: LoggingLevel, data: unknown, logger?: string): void {
-    this.session.log(level, data, logger, this.requestId);
+    const scope = this._scope;
+    if (!scope) return this.session.log(level, data, logger, this.requestId);
+    if (levelRank(level) < 0) throw new RangeError(`unknown log level "${level}"`);
+    if (!scope.logLevel || levelRank(level) < levelRank(scope.logLevel)) return;
+    const params = logger === undefined ? { level, data } : { level, logger, data };
+    this.session.notify("notifications/message", params, this.requestId);
   }
 
-  /** Asks the client's model for a completion; cancelled with this request. */
+  /**
+   * Asks the client's model for a completion; cancelled with this request.
+   * Under 2026-07-28 this ends the call with `input_required` and resumes
+   * when the client retries with the answer: the same code serves both.
+   */
   sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
-    return this.session.sample(params, { signal: this.signal, relatedTo: this.requestId, ...options });
+    if (!this._scope) {
+      return this.session.sample(params, { signal: this.signal, relatedTo: this.requestId, ...options });
+    }
+    this.#require("sampling", { sampling: {} }, "sampling/createMessage");
+    return this.#ask("sampling/createMessage", params) as Promise<CreateMessageResult>;
   }
 
-  /** Asks the user for input; see {@linkcode Session.elicit}. */
-  elicit<S extends StandardSchemaV1>(
+  /** Asks the user for input (form mode); see {@linkcode Session.elicit} and {@linkcode Context.sample}. */
+  async elicit<S extends StandardSchemaV1>(
     message: string,
     schema: S,
     options?: ClientRequestOptions,
   ): Promise<ElicitResult<InferOutput<S>>> {
-    return this.session.elicit(message, schema, { signal: this.signal, relatedTo: this.requestId, ...options });
+    if (!this._scope) {
+      return await this.session.elicit(message, schema, { signal: this.signal, relatedTo: this.requestId, ...options });
+    }
+    if (!supportsFormElicitation(this._scope.caps)) {
+      this.#require("", { elicitation: { form: {} } }, "elicitation/create");
+    }
+    return elicitOutcome(schema, await this.#ask("elicitation/create", elicitParams(message, schema, true)));
   }
 
-  /** Asks the client for its roots. */
-  listRoots(options?: ClientRequestOptions): Promise<Root[]> {
-    return this.session.listRoots({ signal: this.signal, relatedTo: this.requestId, ...options });
+  /** Asks the client for its roots; see {@linkcode Context.sample}. */
+  async listRoots(options?: ClientRequestOptions): Promise<Root[]> {
+    if (!this._scope) {
+      return await this.session.listRoots({ signal: this.signal, relatedTo: this.requestId, ...options });
+    }
+    this.#require("roots", { roots: {} }, "roots/list");
+    const res = await this.#ask("roots/list", {});
+    if (!Array.isArray(res.roots)) {
+      throw new McpError(ErrorCode.InvalidParams, "The client's roots/list answer has no roots array");
+    }
+    return res.roots as Root[];
+  }
+
+  #require(cap: string, required: Record<string, unknown>, method: string): void {
+    if (cap && this._scope!.caps[cap]) return;
+    throw new McpError(
+      ErrorCode.MissingClientCapability,
+      `${method} needs the client capability ${JSON.stringify(required)}, which this request did not declare`,
+      { requiredCapabilities: required },
+    );
+  }
+
+  // 2026-07-28: answered keys come back from the retry; the first unanswered one ends this round.
+  #ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const m = this._mrtr;
+    if (!m) {
+      return Promise.reject(
+        new McpError(
+          ErrorCode.InvalidRequest,
+          `${this.method} cannot ask the client for input under protocol ${this.protocolVersion}`,
+        ),
+      );
+    }
+    const key = String(m.next++);
+    if (Object.hasOwn(m.responses, key)) return Promise.resolve(m.responses[key] as Record<string, unknown>);
+    m.asked[key] = { method, params };
+    return Promise.reject(new InputRequired());
   }
 
   /** @internal */
@@ -1317,8 +1554,12 @@ function callTool(tool: ToolEntry, args: unknown, ctx: Context): unknown {
 
 // A throwing handler is a tool error the model can read, not a protocol error.
 function thrown(e: unknown): CallToolResult {
+  if (e instanceof McpError && PROTOCOL_ERRORS.has(e.code)) throw e;
   return errorResult(e instanceof Error ? e.message : String(e));
 }
+
+// Errors a client must see as JSON-RPC errors even when a tool throws them.
+const PROTOCOL_ERRORS = new Set<number>([ErrorCode.MissingClientCapability, -32042]);
 
 function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | PromiseLike<CallToolResult> {
   const result = toCallToolResult(out);
@@ -1436,8 +1677,13 @@ const ROUTES: Record<string, Route> = {
     const uri = p.uri;
     if (typeof uri !== "string") throw invalid("resources/read needs a uri string");
     const found = server._findResource(uri);
-    if (!found) throw new McpError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
-    return then(found.read(ctx), (out) => toReadResult(uri, found.mimeType, out));
+    // 2026-07-28 retired -32002 in favour of -32602.
+    const code = ctx._scope ? ErrorCode.InvalidParams : ErrorCode.ResourceNotFound;
+    if (!found) throw new McpError(code, `Resource not found: ${uri}`, { uri });
+    return then(found.read(ctx), (out) => {
+      const result = toReadResult(uri, found.mimeType, out);
+      return ctx._scope ? { ...(found.cache ?? DEFAULT_READ_CACHE), ...result } : result;
+    });
   },
 
   "resources/subscribe": (_server, p, ctx) => {
@@ -1466,6 +1712,111 @@ const ROUTES: Record<string, Route> = {
     return {};
   },
 };
+
+const DEFAULT_READ_CACHE: CacheHint = { ttlMs: 0, cacheScope: "private" };
+const DEFAULT_LIST_CACHE: CacheHint = { ttlMs: 60_000, cacheScope: "private" };
+const CACHED: Record<string, "discover" | "tools" | "prompts" | "resources" | "templates"> = {
+  "server/discover": "discover",
+  "tools/list": "tools",
+  "prompts/list": "prompts",
+  "resources/list": "resources",
+  "resources/templates/list": "templates",
+};
+const LISTEN_FLAGS = ["toolsListChanged", "promptsListChanged", "resourcesListChanged"] as const;
+
+// 2026-07-28 has no session: no setLevel or subscribe, but discovery and listen streams.
+const MODERN_ROUTES: Record<string, Route> = Object.assign(Object.create(null), ROUTES, {
+  "server/discover": (server: McpServer) => {
+    const res: Record<string, unknown> = {
+      supportedVersions: [...PER_REQUEST_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS],
+      capabilities: server.capabilities,
+    };
+    if (server.options.instructions) res.instructions = server.options.instructions;
+    return res;
+  },
+  "subscriptions/listen": (_server: McpServer, p: Record<string, unknown>, ctx: Context) => {
+    const f = p.notifications as Record<string, unknown> | undefined;
+    if (typeof f !== "object" || f === null || Array.isArray(f)) {
+      throw invalid("subscriptions/listen needs a notifications filter object");
+    }
+    const honoured: SubscriptionFilter = {};
+    for (const k of LISTEN_FLAGS) if (f[k] === true) honoured[k] = true;
+    if (f.resourceSubscriptions !== undefined) {
+      const uris = f.resourceSubscriptions;
+      if (!Array.isArray(uris) || !uris.every((u) => typeof u === "string")) {
+        throw invalid("resourceSubscriptions must be an array of URI strings");
+      }
+      honoured.resourceSubscriptions = [...uris];
+    }
+    return ctx.session._listen(ctx.requestId, honoured);
+  },
+});
+for (const m of ["logging/setLevel", "resources/subscribe", "resources/unsubscribe"]) delete MODERN_ROUTES[m];
+
+const MRTR_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+// Runs a route for a 2026-07-28 request and dresses its result: resultType, cache hints, serverInfo.
+function modern(route: Route, server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
+  if (MRTR_METHODS.has(ctx.method)) return roundTrip(route, server, p, ctx);
+  return then(route(server, p, ctx), (r) => dress(server, ctx.method, r));
+}
+
+async function roundTrip(route: Route, server: McpServer, p: Record<string, unknown>, ctx: Context): Promise<unknown> {
+  const sealer = server._sealer;
+  let principal: string;
+  try {
+    principal = JSON.stringify(ctx.auth) ?? "";
+  } catch {
+    principal = String(ctx.auth);
+  }
+  const binding = await sealer.binding([ctx.method, p.name ?? p.uri ?? null, p.arguments ?? null, principal]);
+  let responses: Record<string, unknown> = {};
+  if (p.requestState !== undefined) responses = (await sealer.open(p.requestState, binding)).r;
+  if (p.inputResponses !== undefined) {
+    const given = p.inputResponses;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+      throw invalid("inputResponses must be an object");
+    }
+    responses = { ...responses, ...given };
+  }
+  const mrtr: Mrtr = { responses, asked: {}, next: 0 };
+  ctx._mrtr = mrtr;
+  let result: unknown;
+  try {
+    result = await route(server, p, ctx);
+  } catch (e) {
+    if (!Object.keys(mrtr.asked).length) throw e;
+  }
+  if (Object.keys(mrtr.asked).length) {
+    // Whatever the handler still runs belongs to a round that is over.
+    ctx._abort(new DOMException("input required from the client", "AbortError"));
+    const requestState = await sealer.seal({
+      b: binding,
+      r: responses,
+      e: Date.now() + (server.options.requestStateTtl ?? 600_000),
+    });
+    return dress(server, ctx.method, { resultType: "input_required", inputRequests: mrtr.asked, requestState });
+  }
+  return dress(server, ctx.method, result);
+}
+
+function dress(server: McpServer, method: string, result: unknown): unknown {
+  const kind = CACHED[method];
+  const hint = kind ? server.options.cache?.[kind] ?? DEFAULT_LIST_CACHE : undefined;
+  const info = { [META.serverInfo]: server.serverInfo };
+  if (typeof result === "string") {
+    // A cached list, already serialized: splice the extra fields in front.
+    const extra = `"resultType":"complete",${
+      hint ? `"ttlMs":${hint.ttlMs},"cacheScope":"${hint.cacheScope}",` : ""
+    }"_meta":${JSON.stringify(info)}`;
+    return result === "{}" ? `{${extra}}` : `{${extra},${result.slice(1)}`;
+  }
+  const r = { ...(result as Record<string, unknown>) };
+  r.resultType ??= "complete";
+  if (hint) (r.ttlMs ??= hint.ttlMs, r.cacheScope ??= hint.cacheScope);
+  r._meta = { ...info, ...(r._meta as Record<string, unknown> | undefined) };
+  return r;
+}
 
 function errorResult(text: string): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
