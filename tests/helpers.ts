@@ -125,3 +125,215 @@ export class RawClient {
 
 /** The runtime under test, for messages. */
 export const runtimeName = "Bun" in globalThis ? "bun" : "deno";
+
+// ---------------------------------------------------------------------------
+// A WebSocket client over a bare TCP socket (node:net), for frames a WebSocket
+// API cannot send: invalid UTF-8 in text frames, any opcode, fragments, partial
+// frames, or an upgrade that never sends anything. Used by hostile and fuzz tests.
+
+/** A WebSocket client on node:net that writes exactly the (masked) frames a test asks for. */
+export class NetWsClient {
+  readonly socket: import("node:net").Socket;
+  /** Text messages received (reassembled from fragments) that no waiter took. */
+  texts: string[] = [];
+  /** The code of the server's close frame; undefined if none arrived (e.g. the TCP connection just ended). */
+  closeCode?: number;
+  /** Resolves when the TCP connection is gone. */
+  readonly ended: Promise<void>;
+  #ended = false;
+  #buf: Uint8Array = new Uint8Array(0);
+  #upgraded = false;
+  #onHead?: (head: string) => void;
+  #frag: Uint8Array[] = [];
+  #fragOpcode = 0;
+  #waiters: { match: (t: string) => boolean; resolve: (t: string) => void }[] = [];
+
+  private constructor(socket: import("node:net").Socket) {
+    this.socket = socket;
+    this.ended = new Promise((resolve) => socket.once("close", () => (this.#ended = true, resolve())));
+    socket.on("error", () => {});
+    socket.on("data", (d: Uint8Array) => this.#data(d));
+  }
+
+  /** Whether the TCP connection is gone. */
+  get isEnded(): boolean {
+    return this.#ended;
+  }
+
+  /** Opens a TCP connection and performs the WebSocket upgrade (offering `protocol` unless empty). */
+  static async open(url: URL | string, protocol = "mcp", timeout = TIMEOUT): Promise<NetWsClient> {
+    const { connect } = await import("node:net");
+    const u = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+      const c = new NetWsClient(socket);
+      const timer = setTimeout(() => (socket.destroy(), reject(new Error("WebSocket upgrade timed out"))), timeout);
+      socket.once("error", (e: Error) => (clearTimeout(timer), reject(e)));
+      c.#onHead = (head) => {
+        clearTimeout(timer);
+        if (/^HTTP\/1\.1 101 /.test(head)) return resolve(c);
+        socket.destroy();
+        reject(new Error(`upgrade refused: ${head.split("\r\n")[0]}`));
+      };
+      socket.once("connect", () => {
+        const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+        socket.write(
+          `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+            (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : "") + "\r\n",
+        );
+      });
+    });
+  }
+
+  /** Sends one masked frame: any opcode, any payload bytes, FIN or not. */
+  sendFrame(opcode: number, payload: Uint8Array | string = new Uint8Array(0), fin = true): void {
+    if (this.#ended || this.socket.destroyed) return;
+    this.socket.write(encodeFrame(opcode, payload, fin));
+  }
+
+  /** Sends a text frame; bytes are sent as they are, valid UTF-8 or not. */
+  sendText(text: string | Uint8Array): void {
+    this.sendFrame(0x1, text);
+  }
+
+  /** Writes raw bytes to the socket (several frames at once, or part of one). */
+  write(bytes: Uint8Array): void {
+    if (!this.#ended && !this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  /** Waits for the first text message (queued or future) that matches. */
+  next(match: (t: string) => boolean = () => true, timeout = TIMEOUT): Promise<string> {
+    const i = this.texts.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.texts.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const w = { match, resolve: (t: string) => (clearTimeout(timer), resolve(t)) };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        reject(new Error(`no matching text frame within ${timeout} ms; queued: ${this.texts.join(" ").slice(0, 500)}`));
+      }, timeout);
+      this.#waiters.push(w);
+    });
+  }
+
+  /** Waits (bounded) for the TCP connection to end; rejects if it stays open. */
+  async waitEnded(timeout = TIMEOUT): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the connection stayed open for ${timeout} ms`)), timeout);
+    });
+    try {
+      await Promise.race([this.ended, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends a close frame and waits (bounded) for the connection to end, then destroys it regardless. */
+  async close(timeout = 2000): Promise<void> {
+    if (this.#ended) return;
+    this.sendFrame(0x8, new Uint8Array([0x03, 0xe8]));
+    const timer = setTimeout(() => this.socket.destroy(), timeout);
+    await this.ended;
+    clearTimeout(timer);
+  }
+
+  /** Drops the TCP connection without a close frame. */
+  destroy(): Promise<void> {
+    this.socket.destroy();
+    return this.ended;
+  }
+
+  #data(d: Uint8Array): void {
+    this.#buf = concatBytes(this.#buf, d);
+    if (!this.#upgraded) {
+      const end = headEnd(this.#buf);
+      if (end < 0) return;
+      const head = new TextDecoder().decode(this.#buf.subarray(0, end));
+      this.#buf = this.#buf.slice(end + 4);
+      this.#upgraded = true;
+      this.#onHead?.(head);
+    }
+    for (;;) {
+      const b = this.#buf;
+      if (b.length < 2) return;
+      let len = b[1] & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (b.length < 4) return;
+        (len = (b[2] << 8) | b[3], off = 4);
+      } else if (len === 127) {
+        if (b.length < 10) return;
+        (len = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0)), off = 10);
+      }
+      const masked = (b[1] & 0x80) !== 0; // servers never mask; unmask anyway
+      const start = off + (masked ? 4 : 0);
+      if (b.length < start + len) return;
+      const payload = b.slice(start, start + len);
+      if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[off + (i & 3)];
+      this.#buf = b.subarray(start + len);
+      this.#frame(b[0] & 0x0f, (b[0] & 0x80) !== 0, payload);
+    }
+  }
+
+  #frame(opcode: number, fin: boolean, payload: Uint8Array): void {
+    if (opcode === 0x8) {
+      this.closeCode = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
+      this.sendFrame(0x8, payload.subarray(0, 2));
+      this.socket.end();
+      return;
+    }
+    if (opcode === 0x9) return this.sendFrame(0xa, payload);
+    if (opcode === 0xa) return;
+    if (opcode !== 0) (this.#fragOpcode = opcode, this.#frag = []);
+    this.#frag.push(payload);
+    if (!fin) return;
+    const data = this.#frag.length === 1 ? this.#frag[0] : this.#frag.reduce(concatBytes);
+    this.#frag = [];
+    if (this.#fragOpcode !== 0x1) return;
+    const text = new TextDecoder().decode(data);
+    const i = this.#waiters.findIndex((w) => w.match(text));
+    if (i >= 0) this.#waiters.splice(i, 1)[0].resolve(text);
+    else this.texts.push(text);
+  }
+}
+
+/** One masked client frame. */
+export function encodeFrame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
+  const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+  const len = data.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = new Uint8Array(head + 4 + len);
+  out[0] = (fin ? 0x80 : 0) | opcode;
+  if (len < 126) out[1] = 0x80 | len;
+  else if (len < 65536) (out[1] = 0x80 | 126, out[2] = len >> 8, out[3] = len & 0xff);
+  else (out[1] = 0x80 | 127, new DataView(out.buffer).setBigUint64(2, BigInt(len)));
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  out.set(mask, head);
+  for (let i = 0; i < len; i++) out[head + 4 + i] = data[i] ^ mask[i & 3];
+  return out;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (!a.length) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function headEnd(b: Uint8Array): number {
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+/** Polls `cond` every 10 ms until it holds; fails after `timeout` ms naming `what`. */
+export async function waitFor(cond: () => boolean, what: string, timeout = TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
