@@ -800,6 +800,7 @@ export class Session {
   #draining = false;
   #idleWaiters: (() => void)[] = [];
   #listens = new Map<RequestId, { filter: SubscriptionFilter; end: () => void }>();
+  #advertised: Record<string, unknown> = {};
 
   /** @internal Use {@linkcode McpServer.connect}. */
   constructor(server: McpServer, channel: Channel, init: SessionInit) {
@@ -905,7 +906,8 @@ export class Session {
   /** @internal Sends a list_changed to this client: plain if initialized, tagged on each listen that asked for it. */
   _listChanged(kind: Kind): void {
     const method = `notifications/${kind}/list_changed`;
-    if (this.ready) this.notify(method);
+    // Only kinds this client was told about at initialize (a later registration can add a kind).
+    if (this.ready && this.#advertised[kind]) this.notify(method);
     const flag = `${kind}ListChanged` as const;
     for (const [id, l] of this.#listens) {
       if (l.filter[flag]) this.notify(method, { _meta: { [META.subscriptionId]: id } });
@@ -973,7 +975,12 @@ export class Session {
           this.#outbound.delete(id);
           o.cleanup?.();
           this.notify("notifications/cancelled", { requestId: id, reason: "timed out" }, relatedTo);
-          reject(new McpError(ErrorCode.RequestTimeout, `The client did not answer ${method} within ${timeout} ms`));
+          reject(
+            new McpError(
+              ErrorCode.RequestTimeout,
+              `Request timed out: the client did not answer ${method} within ${timeout} ms`,
+            ),
+          );
         }, timeout),
       };
       if (signal) {
@@ -1245,9 +1252,10 @@ export class Session {
       : {};
     const info = params.clientInfo;
     if (typeof info === "object" && info !== null) this.clientInfo = info as Implementation;
+    this.#advertised = this.server.capabilities;
     const result: Record<string, unknown> = {
       protocolVersion: this.protocolVersion,
-      capabilities: this.server.capabilities,
+      capabilities: this.#advertised,
       serverInfo: this.server.serverInfo,
     };
     if (this.server.options.instructions) result.instructions = this.server.options.instructions;
