@@ -867,7 +867,7 @@ export class Session {
     for (const f of this.#inflight.values()) {
       f.cancelled = true;
       if (f.timer) clearTimeout(f.timer);
-      f.controller?.abort(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+      (f.controller ??= new AbortController()).abort(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     }
     this.#inflight.clear();
     this.#wakeIdle();
@@ -900,7 +900,9 @@ export class Session {
 
   /** Aborts every handler still running, e.g. at a shutdown deadline. */
   abortAll(reason: string): void {
-    for (const f of this.#inflight.values()) f.controller?.abort(new McpError(ErrorCode.ConnectionClosed, reason));
+    for (const f of this.#inflight.values()) {
+      (f.controller ??= new AbortController()).abort(new McpError(ErrorCode.ConnectionClosed, reason));
+    }
   }
 
   /** @internal Sends a list_changed to this client: plain if initialized, tagged on each listen that asked for it. */
@@ -1137,7 +1139,7 @@ export class Session {
         const f = this.#inflight.get(p.requestId as RequestId);
         if (!f) return;
         f.cancelled = true;
-        f.controller?.abort(
+        (f.controller ??= new AbortController()).abort(
           new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"),
         );
         return;
@@ -1539,7 +1541,7 @@ export class Context {
 
   /** @internal */
   _abort(reason: unknown): void {
-    this.#f.controller?.abort(reason);
+    (this.#f.controller ??= new AbortController()).abort(reason);
   }
 }
 

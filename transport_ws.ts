@@ -18,7 +18,11 @@ export interface WebSocketOptions {
   maxConnections?: number;
   /** Bytes queued to a client that does not read before it is closed with 1008. Default 8 MiB. */
   maxBufferedBytes?: number;
-  /** Milliseconds between keep-alive pings; a peer that stops answering is closed. 0 disables. Default 30,000. */
+  /**
+   * Milliseconds of silence before a keep-alive ping; a peer that has not
+   * answered one keepAlive later is closed and its handlers aborted. 0
+   * disables. Default 30,000. (Deno's timer has whole-second steps.)
+   */
   keepAlive?: number;
   /**
    * Origins allowed to connect from a browser. Requests without `Origin` are
@@ -54,6 +58,8 @@ export interface BunSocketLike {
   data: unknown;
   /** Sends a frame; returns bytes sent, -1 when queued under backpressure, 0 when dropped. */
   send(data: string): number;
+  /** Sends a ping frame. */
+  ping?(): unknown;
   /** Closes with a code and reason. */
   close(code?: number, reason?: string): void;
   /** Bytes queued. */
@@ -68,11 +74,13 @@ export interface BunWebSocketHandlers {
   message(ws: BunSocketLike, message: string | Uint8Array): void;
   /** A socket closed. */
   close(ws: BunSocketLike, code: number, reason: string): void;
+  /** A pong arrived. */
+  pong(ws: BunSocketLike): void;
   /** Largest frame in bytes; Bun closes with 1009 beyond it. */
   maxPayloadLength: number;
-  /** Seconds without traffic before Bun closes the socket. */
+  /** Seconds without traffic before Bun closes the socket; 0, since the handler pings by itself. */
   idleTimeout: number;
-  /** Whether Bun sends pings to keep the socket alive. */
+  /** Whether Bun sends pings of its own; false, since the handler pings by itself. */
   sendPings: boolean;
   /** Bytes queued before backpressure. */
   backpressureLimit: number;
@@ -108,6 +116,17 @@ interface Conn {
   session?: Session;
   auth: unknown;
   close(code: number, reason: string): void;
+  /** Resolves when the socket has really closed (its close frame is out). */
+  ended: Promise<void>;
+  /** Bun only: a pong (or any frame) arrived since the last keep-alive ping. */
+  alive?: boolean;
+  ping?(): void;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -143,6 +162,15 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   const originAllowed = originCheck(options.allowedOrigins);
   const conns = new Set<Conn>();
   let closing = false;
+  // Bun: one timer pings every socket. Deno pings natively (idleTimeout).
+  let pinger: ReturnType<typeof setInterval> | undefined;
+  const pingAll = () => {
+    for (const c of conns) {
+      if (!c.ping) continue;
+      if (!c.alive) c.close(1001, "no answer to keep-alive ping");
+      else (c.alive = false, c.ping());
+    }
+  };
 
   const tooBig = (text: string) =>
     text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && utf8Length(text) > maxMessageBytes);
@@ -152,6 +180,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   }
 
   function message(conn: Conn, data: unknown): void {
+    conn.alive = true;
     if (typeof data !== "string") return conn.close(1003, "binary frames are not supported; send JSON-RPC as text");
     if (tooBig(data)) return conn.close(1009, `message larger than ${maxMessageBytes} bytes`);
     conn.session?.receive(data);
@@ -160,6 +189,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   function gone(conn: Conn): void {
     if (!conns.delete(conn)) return;
     conn.session?.closed();
+    if (pinger !== undefined && ![...conns].some((c) => c.ping)) (clearInterval(pinger), pinger = undefined);
   }
 
   // Checks shared by both runtimes; returns a refusal, or the auth result.
@@ -186,10 +216,13 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   function fetchDeno(req: Request, admitted: { auth: unknown; protocol?: string }): Response {
     const { socket, response } = runtime.Deno.upgradeWebSocket(req, {
       protocol: admitted.protocol,
-      idleTimeout: keepAlive > 0 ? Math.max(1, Math.ceil(keepAlive / 1000)) : 0,
+      // Deno pings after idleTimeout/2 of silence and closes after idleTimeout.
+      idleTimeout: keepAlive > 0 ? Math.max(1, Math.ceil((2 * keepAlive) / 1000)) : 0,
     }) as { socket: WebSocket; response: Response };
+    const ended = deferred();
     const conn: Conn = {
       auth: admitted.auth,
+      ended: ended.promise,
       close(code, reason) {
         try {
           socket.close(code, reason);
@@ -207,8 +240,8 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     };
     socket.onopen = () => open(conn, channel);
     socket.onmessage = (e) => message(conn, e.data);
-    socket.onclose = () => gone(conn);
-    socket.onerror = () => gone(conn);
+    socket.onclose = () => (gone(conn), ended.resolve());
+    socket.onerror = () => (gone(conn), ended.resolve());
     return response;
   }
 
@@ -227,9 +260,14 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
 
   const websocket: BunWebSocketHandlers = {
     open(ws) {
-      const data = ws.data as { conn?: Conn; auth: unknown };
+      const data = ws.data as { conn?: Conn; auth: unknown; ended?: () => void };
+      const ended = deferred();
+      data.ended = ended.resolve;
       const conn: Conn = {
         auth: data.auth,
+        ended: ended.promise,
+        alive: true,
+        ping: keepAlive > 0 && ws.ping ? () => ws.ping!() : undefined,
         close(code, reason) {
           try {
             ws.close(code, reason);
@@ -239,6 +277,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       };
       data.conn = conn;
       conns.add(conn);
+      if (conn.ping && pinger === undefined) pinger = setInterval(pingAll, keepAlive);
       open(conn, {
         send(text) {
           const r = ws.send(text);
@@ -256,10 +295,15 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     close(ws) {
       const conn = bunConn(ws);
       if (conn) gone(conn);
+      (ws.data as { ended?: () => void }).ended?.();
+    },
+    pong(ws) {
+      const conn = bunConn(ws);
+      if (conn) conn.alive = true;
     },
     maxPayloadLength: maxMessageBytes,
-    idleTimeout: keepAlive > 0 ? Math.min(960, Math.max(1, Math.ceil((2 * keepAlive) / 1000))) : 0,
-    sendPings: keepAlive > 0,
+    idleTimeout: 0,
+    sendPings: false,
     backpressureLimit: maxBufferedBytes,
     closeOnBackpressureLimit: true,
   };
@@ -285,7 +329,12 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       await Promise.race([Promise.all(sessions.map((s) => s.drain())), deadline]);
       clearTimeout(timer);
       for (const s of sessions) s.abortAll("The server is shutting down");
-      for (const c of [...conns]) c.close(1001, "server shutting down");
+      const open = [...conns];
+      for (const c of open) c.close(1001, "server shutting down");
+      // Let the close frames go out before the caller stops the HTTP server.
+      const grace = new Promise<void>((r) => (timer = setTimeout(r, Math.min(1000, timeout))));
+      await Promise.race([Promise.all(open.map((c) => c.ended)), grace]);
+      clearTimeout(timer);
     },
   };
 }
