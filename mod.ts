@@ -76,3 +76,4 @@ export {
 } from "./jsonrpc.ts";
 export { UriTemplate } from "./uri_template.ts";
 export type * from "./types.ts";
+export * from "./client.ts";
