@@ -56,13 +56,22 @@ export {
   type BunSocketLike,
   type BunWebSocketHandlers,
   type CloseOptions,
-  serve,
-  type ServeHandle,
-  type ServeOptions,
   type WebSocketHandler,
   websocketHandler,
   type WebSocketOptions,
 } from "./transport_ws.ts";
+export {
+  type BunHttpServerLike,
+  closeSseStream,
+  type HttpHandler,
+  httpHandler,
+  type HttpOptions,
+  type McpHandler,
+  mcpHandler,
+  type McpHandlerOptions,
+} from "./transport_http.ts";
+export { serve, type ServeHandle, type ServeOptions } from "./serve.ts";
+export { serveStdio, type StdioHandle, type StdioOptions } from "./transport_stdio.ts";
 export {
   ErrorCode,
   type JsonRpcError,

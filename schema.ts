@@ -15,16 +15,12 @@ export function assertSchema(schema: unknown, what: string): asserts schema is S
   }
 }
 
-/**
- * The JSON Schema (2020-12) a Standard Schema accepts as input, without
- * `$schema`: 2020-12 is MCP's default dialect, and some validators reject
- * the URI.
- */
+/** The JSON Schema (2020-12, with its `$schema`) a Standard Schema accepts as input. */
 export function inputJsonSchema(schema: StandardSchemaV1, what: string): Record<string, unknown> {
   return toJsonSchema(schema, "input", what);
 }
 
-/** The JSON Schema (2020-12) of what a Standard Schema produces, without `$schema`. */
+/** The JSON Schema (2020-12, with its `$schema`) of what a Standard Schema produces. */
 export function outputJsonSchema(schema: StandardSchemaV1, what: string): Record<string, unknown> {
   return toJsonSchema(schema, "output", what);
 }
@@ -36,8 +32,7 @@ function toJsonSchema(schema: StandardSchemaV1, io: "input" | "output", what: st
       `${what} implements Standard Schema but not Standard JSON Schema (~standard.jsonSchema); use zod >= 4.2 or a library that provides it`,
     );
   }
-  const { $schema: _, ...json } = conv[io]({ target: "draft-2020-12" });
-  return json;
+  return conv[io]({ target: "draft-2020-12" });
 }
 
 /** Runs a schema's validation; the result may be a promise for async schemas. */

@@ -1096,6 +1096,7 @@ export class Session {
     Promise.all(outs).then((frames) => {
       const present = frames.filter((f): f is string => f !== undefined);
       if (present.length) this.#send(`[${present.join(",")}]`, { responseTo: ids });
+      else for (const id of ids) this.#channel.noResponse?.(id);
     });
   }
 

@@ -7,7 +7,7 @@
  * {@linkcode createServer} to get the same server in-process.
  */
 import { z } from "zod";
-import { McpServer, serve } from "../mod.ts";
+import { McpServer, serve, serveStdio } from "../mod.ts";
 
 /** Builds the example server. */
 export function createServer(): McpServer {
@@ -107,9 +107,14 @@ export function createServer(): McpServer {
 }
 
 if (import.meta.main) {
-  const port = Number(
-    (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env.get("PORT") ??
-      (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.PORT ?? 8080,
-  );
-  serve(createServer(), { port, onListen: (url) => console.log(`MCP server listening on ${url}`) });
+  // deno-lint-ignore no-explicit-any
+  const rt = globalThis as any;
+  const args: string[] = rt.Deno?.args ?? rt.process?.argv.slice(2) ?? [];
+  if (args.includes("--stdio")) {
+    serveStdio(createServer()); // stdout carries protocol only
+  } else {
+    const port = Number(rt.Deno?.env.get("PORT") ?? rt.process?.env.PORT ?? 8080);
+    const handle = serve(createServer(), { port });
+    console.log(`MCP server listening on ${handle.url} (WebSocket) and ${handle.httpUrl} (Streamable HTTP)`);
+  }
 }

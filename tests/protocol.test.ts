@@ -117,7 +117,8 @@ describe("websocket details", () => {
   let h: ServeHandle;
   let http: string;
   before(() => {
-    h = start(emptyServer());
+    // WebSocket alone: with HTTP on the same path, plain requests are Streamable HTTP.
+    h = start(emptyServer(), { http: false });
     http = `http://127.0.0.1:${h.port}`;
   });
   after(() => h.close({ timeout: 100 }));
@@ -199,6 +200,7 @@ describe("tools", () => {
     const res = await c.request("tools/list");
     const byName = Object.fromEntries(res.result.tools.map((t: { name: string }) => [t.name, t]));
     assert.deepEqual(byName.add.inputSchema, {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
       type: "object",
       properties: { a: { type: "number", description: "first" }, b: { type: "number" } },
       required: ["a", "b"],

@@ -1,0 +1,96 @@
+/**
+ * `serve()`: one call that listens with `Deno.serve` or `Bun.serve` and
+ * answers MCP over WebSocket and Streamable HTTP on one path.
+ *
+ * @module
+ */
+
+import type { McpServer } from "./server.ts";
+import { type CloseOptions, websocketHandler } from "./transport_ws.ts";
+import { mcpHandler, type McpHandlerOptions } from "./transport_http.ts";
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions extends McpHandlerOptions {
+  /** Port to listen on; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Interface to listen on. Default `"127.0.0.1"`: pass `"0.0.0.0"` to accept remote clients. */
+  hostname?: string;
+  /** Serve Streamable HTTP beside WebSocket on the same path. Default true. */
+  http?: boolean;
+  /** Called once listening, with the WebSocket endpoint URL. Default: nothing is printed. */
+  onListen?: (url: URL) => void;
+}
+
+/** A running server, from {@linkcode serve}. */
+export interface ServeHandle {
+  /** The WebSocket endpoint, e.g. `ws://127.0.0.1:8080/mcp`. */
+  readonly url: URL;
+  /** The same endpoint for Streamable HTTP, e.g. `http://127.0.0.1:8080/mcp`. */
+  readonly httpUrl: URL;
+  /** The bound port. */
+  readonly port: number;
+  /** The bound interface. */
+  readonly hostname: string;
+  /** Open WebSocket connections. */
+  readonly connections: number;
+  /** Open Streamable HTTP sessions. */
+  readonly sessions: number;
+  /** Shuts down gracefully: requests in flight finish (up to `timeout`), then every connection closes. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+// deno-lint-ignore no-explicit-any
+const runtime = globalThis as any;
+
+/**
+ * Serves `server` with `Deno.serve` or `Bun.serve`, whichever runtime this
+ * is: WebSocket (and, unless `http: false`, Streamable HTTP) at `path`.
+ *
+ * @example
+ * ```ts
+ * import { McpServer, serve } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * const handle = serve(server, { port: 8080, onListen: (url) => console.log(`MCP on ${url}`) });
+ * // later: await handle.close();
+ * ```
+ */
+export function serve(server: McpServer, options: ServeOptions = {}): ServeHandle {
+  const handler = options.http === false
+    ? { ...websocketHandler(server, options), sessions: 0 }
+    : mcpHandler(server, options);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 8080;
+  let bound: number;
+  let stop: () => Promise<void>;
+  if (runtime.Bun?.serve) {
+    const s = runtime.Bun.serve({ hostname, port, fetch: handler.fetch, websocket: handler.websocket });
+    bound = s.port;
+    stop = async () => void (await s.stop(true));
+  } else if (runtime.Deno?.serve) {
+    const s = runtime.Deno.serve({ hostname, port, onListen() {} }, handler.fetch);
+    bound = s.addr.port;
+    stop = () => s.shutdown();
+  } else {
+    throw new Error("serve() needs Deno or Bun; on another runtime, mount mcpHandler() yourself");
+  }
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const path = options.path ?? "/mcp";
+  const url = new URL(`ws://${host}:${bound}${path}`);
+  options.onListen?.(url);
+  return {
+    url,
+    httpUrl: new URL(`http://${host}:${bound}${path}`),
+    port: bound,
+    hostname,
+    get connections() {
+      return handler.connections;
+    },
+    get sessions() {
+      return handler.sessions;
+    },
+    async close(opts) {
+      await handler.close(opts);
+      await stop();
+    },
+  };
+}
