@@ -221,6 +221,22 @@ function isRefusal(text: string): boolean {
   }
 }
 
+// The version a 2026-07-28 request names in its _meta, if any.
+function perRequestVersion(value: unknown): string | undefined {
+  const meta = (value as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta;
+  const v = typeof meta === "object" && meta !== null ? meta["io.modelcontextprotocol/protocolVersion"] : undefined;
+  return typeof v === "string" ? v : undefined;
+}
+
+// 2026-07-28 maps protocol errors to HTTP statuses.
+function statusOf(frame: string): number {
+  const code = (JSON.parse(frame) as { error?: { code?: number } }).error?.code;
+  if (code === ErrorCode.MethodNotFound) return 404;
+  if (code === ErrorCode.HeaderMismatch || code === ErrorCode.MissingClientCapability) return 400;
+  if (code === ErrorCode.UnsupportedProtocolVersion) return 400;
+  return 200;
+}
+
 function sseData(text: string): string {
   return text.includes("\n") ? text.split("\n").map((l) => `data: ${l}`).join("\n") : `data: ${text}`;
 }
@@ -596,6 +612,10 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
       if (c.msg.method === "initialize") initialize = true;
     }
 
+    if (!req.headers.has("mcp-session-id") && !Array.isArray(value) && perRequestVersion(value) !== undefined) {
+      return stateless(req, value as { id?: RequestId; method?: unknown; params?: Record<string, unknown> }, auth);
+    }
+
     let hs: HttpSession;
     let created = false;
     if (!req.headers.has("mcp-session-id")) {
@@ -707,6 +727,104 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     return sseResponse(out, headers);
   }
 
+  // -- 2026-07-28: one request per POST, no session ----------------------------------
+
+  const transients = new Set<Session>();
+
+  function stateless(
+    req: Request,
+    msg: { id?: RequestId; method?: unknown; params?: Record<string, unknown> },
+    auth: unknown,
+  ): Response {
+    const version = perRequestVersion(msg)!;
+    // The headers let intermediaries route without reading the body; they must agree with it.
+    const header = req.headers.get("mcp-protocol-version");
+    if (header !== version) {
+      return rpcError(
+        400,
+        ErrorCode.HeaderMismatch,
+        `Header mismatch: MCP-Protocol-Version is ${JSON.stringify(header)} but _meta says ${JSON.stringify(version)}`,
+      );
+    }
+    const method = req.headers.get("mcp-method");
+    if (method !== msg.method) {
+      return rpcError(
+        400,
+        ErrorCode.HeaderMismatch,
+        `Header mismatch: Mcp-Method is ${JSON.stringify(method)} but the body's method is ${
+          JSON.stringify(msg.method)
+        }`,
+      );
+    }
+    const id = msg.id;
+    const accept = accepts(req);
+    if (id !== undefined && !accept.json && !accept.sse) {
+      return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: accept application/json and text/event-stream");
+    }
+    // Frames before the response (progress, logs, listen notifications) need a stream; JSON drops them.
+    const early: string[] = [];
+    let response: string | undefined;
+    let write: ((text: string) => void) | undefined;
+    let done: ((text: string | undefined) => void) | undefined;
+    const session = server.connect({
+      send(text, meta) {
+        if (meta?.responseTo === id && id !== undefined) {
+          response = text;
+          done?.(text);
+        } else if (write) write(text);
+        else early.push(text);
+      },
+      close() {
+        done?.(undefined);
+      },
+      noResponse() {
+        done?.(undefined);
+      },
+    }, { auth, transport: "http" });
+    transients.add(session);
+    const end = () => (transients.delete(session), session.closed());
+    session.receiveValue(msg);
+    if (id === undefined) return (end(), new Response(null, { status: 202 }));
+    if (response !== undefined) {
+      end();
+      return new Response(response, { status: statusOf(response), headers: { "content-type": "application/json" } });
+    }
+    if (!accept.sse) {
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            done = (text) => {
+              end();
+              if (text !== undefined) c.enqueue(enc.encode(text));
+              c.close();
+            };
+          },
+          cancel: end,
+        }),
+        { status: 200, headers: { "content-type": "application/json" } },
+      );
+    }
+    let n = 0;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          write = (text) => c.enqueue(enc.encode(`id: ${++n}\n${sseData(text)}\n\n`));
+          for (const t of early.splice(0)) write(t);
+          done = (text) => {
+            if (text !== undefined) write!(text);
+            write = undefined;
+            end();
+            try {
+              c.close();
+            } catch { /* cancelled */ }
+          };
+        },
+        cancel: end, // the client hung up: abort the handler, end a listen without a result
+      }),
+      { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } },
+    );
+  }
+
   function get(req: Request, bunServer?: BunHttpServerLike): Response {
     if (!accepts(req).sse) {
       return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: a GET stream needs Accept: text/event-stream");
@@ -779,8 +897,15 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
       const all = [...sessions.values()];
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<void>((r) => (timer = setTimeout(r, timeout)));
-      await Promise.race([Promise.all(all.map((hs) => hs.session.drain())), deadline]);
+      const oneShot = [...transients];
+      await Promise.race([
+        Promise.all([...all, ...oneShot.map((session) => ({ session }))].map((x) => x.session.drain())),
+        deadline,
+      ]);
       clearTimeout(timer);
+      for (const session of oneShot) {
+        (session.abortAll("The server is shutting down"), session.close(1001, "shutting down"));
+      }
       for (const hs of all) hs.session.abortAll("The server is shutting down");
       for (const hs of all) hs.end("The server is shutting down");
       sessionsChanged();

@@ -289,3 +289,200 @@ describe("subscriptions/listen", () => {
     await closing;
   });
 });
+
+// ---------------------------------------------------------------------------
+// The same requests over Streamable HTTP and stdio.
+
+/** Splits an SSE body into the JSON messages of its data events. */
+function sseMessages(body: string): Frame[] {
+  return body.split("\n\n").map((ev) =>
+    ev.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n")
+  ).filter((d) => d).map((d) => JSON.parse(d));
+}
+
+describe("protocol 2026-07-28 over Streamable HTTP", () => {
+  let server: McpServer;
+  let h: ServeHandle;
+  before(() => {
+    server = build();
+    h = start(server);
+  });
+  after(() => h.close({ timeout: 100 }));
+
+  const post = (body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+    fetch(h.httpUrl, {
+      method: "POST",
+      signal,
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": V,
+        "mcp-method": String(body.method),
+        ...headers,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", ...body }),
+    });
+  const answer = async (res: Response): Promise<Frame> => {
+    const text = await res.text();
+    const msgs = res.headers.get("content-type")?.startsWith("text/event-stream")
+      ? sseMessages(text)
+      : [JSON.parse(text)];
+    return msgs.find((m) => m.id !== undefined && m.method === undefined)!;
+  };
+
+  test("a request with per-request _meta needs no session", async () => {
+    const res = await post({
+      id: 1,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "hi" }, _meta: meta() },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("mcp-session-id"), null);
+    const msg = await answer(res);
+    assert.deepEqual(msg.result.content, [{ type: "text", text: "hi" }]);
+    assert.equal(msg.result.resultType, "complete");
+    const disc = await answer(await post({ id: 2, method: "server/discover", params: { _meta: meta() } }));
+    assert.equal(disc.result.supportedVersions[0], V);
+  });
+
+  test("MCP-Protocol-Version and Mcp-Method must agree with the body: -32020, status 400", async () => {
+    const body = { id: 3, method: "tools/list", params: { _meta: meta() } };
+    const badVersion = await post(body, { "mcp-protocol-version": "2025-11-25" });
+    assert.equal(badVersion.status, 400);
+    assert.equal((await badVersion.json()).error.code, ErrorCode.HeaderMismatch);
+    const badMethod = await post(body, { "mcp-method": "prompts/list" });
+    assert.equal(badMethod.status, 400);
+    assert.equal((await badMethod.json()).error.code, ErrorCode.HeaderMismatch);
+    const missing = await post(body, { "mcp-method": "" });
+    assert.equal(missing.status, 400);
+    await missing.body?.cancel();
+  });
+
+  test("an unknown version is -32022 with status 400; an unknown method 404", async () => {
+    const v = "2099-01-01";
+    const res = await post({
+      id: 4,
+      method: "tools/list",
+      params: { _meta: meta({ "io.modelcontextprotocol/protocolVersion": v }) },
+    }, {
+      "mcp-protocol-version": v,
+    });
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.equal(body.error.code, ErrorCode.UnsupportedProtocolVersion);
+    assert.deepEqual(body.error.data.supported, [V]);
+    const nf = await post({ id: 5, method: "no/such", params: { _meta: meta() } });
+    assert.equal(nf.status, 404);
+    assert.equal((await nf.json()).error.code, ErrorCode.MethodNotFound);
+  });
+
+  test("an elicitation round trip through input_required", async () => {
+    const first = await answer(
+      await post({ id: 6, method: "tools/call", params: { name: "greet", arguments: {}, _meta: meta() } }),
+    );
+    assert.equal(first.result.resultType, "input_required");
+    const key = Object.keys(first.result.inputRequests)[0];
+    const second = await answer(
+      await post({
+        id: 7,
+        method: "tools/call",
+        params: {
+          name: "greet",
+          arguments: {},
+          inputResponses: { [key]: { action: "accept", content: { name: "Linus" } } },
+          requestState: first.result.requestState,
+          _meta: meta(),
+        },
+      }),
+    );
+    assert.deepEqual(second.result.content, [{ type: "text", text: "Hello, Linus!" }]);
+  });
+
+  test("subscriptions/listen streams its acknowledgement and tagged notifications", async () => {
+    const controller = new AbortController();
+    const res = await post(
+      {
+        id: "H1",
+        method: "subscriptions/listen",
+        params: { notifications: { toolsListChanged: true }, _meta: meta() },
+      },
+      {},
+      controller.signal,
+    );
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    const nextMessage = async (): Promise<Frame> => {
+      for (;;) {
+        const i = buf.indexOf("\n\n");
+        if (i >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const msgs = sseMessages(ev + "\n\n");
+          if (msgs.length) return msgs[0];
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended");
+        buf += value;
+      }
+    };
+    const ack = await nextMessage();
+    assert.equal(ack.method, "notifications/subscriptions/acknowledged");
+    const reg = server.tool("http_late", {}, () => "x");
+    const changed = await nextMessage();
+    assert.equal(changed.method, "notifications/tools/list_changed");
+    assert.equal((changed.params!._meta as Record<string, unknown>)["io.modelcontextprotocol/subscriptionId"], "H1");
+    reg.remove();
+    controller.abort();
+    await reader.cancel().catch(() => {});
+  });
+});
+
+describe("protocol 2026-07-28 over stdio", () => {
+  test("examples/server.ts --stdio answers a per-request tools/call and discover without initialize", async () => {
+    const { spawn } = await import("node:child_process");
+    const args = "Bun" in globalThis
+      ? ["run", "examples/server.ts", "--stdio"]
+      : ["run", "-A", "examples/server.ts", "--stdio"];
+    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "ignore"] });
+    try {
+      const lines: Frame[] = [];
+      let buf = "";
+      const want = (id: number) =>
+        new Promise<Frame>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no answer to ${id}`)), 10_000);
+          const check = () => {
+            const f = lines.find((l) => l.id === id);
+            if (f) (clearTimeout(timer), resolve(f));
+          };
+          child.stdout!.on("data", check);
+          check();
+        });
+      child.stdout!.on("data", (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) (lines.push(JSON.parse(buf.slice(0, i))), buf = buf.slice(i + 1));
+      });
+      child.stdin!.write(
+        JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: meta() } }) + "\n",
+      );
+      child.stdin!.write(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "add", arguments: { a: 2, b: 3 }, _meta: meta() },
+        }) + "\n",
+      );
+      const disc = await want(1);
+      assert.equal(disc.result.resultType, "complete");
+      assert.equal(disc.result.supportedVersions[0], V);
+      const add = await want(2);
+      assert.deepEqual(add.result.content, [{ type: "text", text: "5" }]);
+    } finally {
+      child.stdin!.end();
+      child.kill();
+    }
+  });
+});
