@@ -1,15 +1,31 @@
 // The MCP 2025-11-25 server surface over a real WebSocket: resources, prompts, completion,
 // logging, progress, cancellation, server -> client requests, list_changed, pagination,
 // tool metadata and content.
+//
+// Well-formed traffic goes through the library's own client (`connect()`); a test keeps the raw
+// frame client (RawClient) only where its point is the exact wire frames or something the client
+// deliberately hides, and says why where it does.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import {
+  type CallToolResult,
+  type CompleteRef,
+  connect,
+  type ConnectOptions,
   type ContentBlock,
+  type CreateMessageResult,
+  type ElicitParams,
   ErrorCode,
+  type McpClient,
+  McpClientError,
+  McpError,
   McpServer,
   type McpServerOptions,
+  type Page,
+  type Progress,
   type PromptMessage,
+  type RequestId,
   type ServeHandle,
   type Session,
 } from "../mod.ts";
@@ -46,6 +62,99 @@ async function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
   }
 }
 
+/** Connects the library's client and initializes with a chosen clientInfo name. */
+function open(url: URL, name: string, options: ConnectOptions = {}): Promise<McpClient> {
+  return connect(url, { clientInfo: { name, version: "1" }, timeout: 10_000, ...options });
+}
+
+/** Expects `p` to reject with an McpClientError (a JSON-RPC error answer) and returns it. */
+async function rejection(p: Promise<unknown>, what: string): Promise<McpClientError> {
+  let value: unknown;
+  try {
+    value = await within(p, what);
+  } catch (e) {
+    assert.ok(e instanceof McpClientError, `${what}: expected an McpClientError, got ${e}`);
+    return e;
+  }
+  assert.fail(`${what}: expected an error answer, got ${JSON.stringify(value)}`);
+}
+
+/** The text of a tool result's first content block. */
+function textOf(res: CallToolResult): string {
+  const block = res.content[0] as { type: string; text?: string };
+  assert.equal(block.type, "text");
+  return block.text!;
+}
+
+interface Note {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** Queues the notifications of `methods` that a client receives, for tests to wait for and inspect. */
+class Inbox {
+  notes: Note[] = [];
+  #waiters: { match: (n: Note) => boolean; resolve: (n: Note) => void }[] = [];
+  #off: (() => void)[];
+
+  constructor(client: McpClient, methods: string[]) {
+    this.#off = methods.map((method) => client.on(method, (params) => this.#push({ method, params })));
+  }
+
+  #push(n: Note): void {
+    const i = this.#waiters.findIndex((w) => w.match(n));
+    if (i >= 0) this.#waiters.splice(i, 1)[0].resolve(n);
+    else this.notes.push(n);
+  }
+
+  /** Waits for the first notification (queued or future) of `method`; resolves with its params. */
+  async next(method: string, timeout = 5000): Promise<Record<string, unknown>> {
+    const match = (n: Note) => n.method === method;
+    const i = this.notes.findIndex(match);
+    if (i >= 0) return this.notes.splice(i, 1)[0].params;
+    const d = deferred<Note>();
+    const w = { match, resolve: d.resolve };
+    this.#waiters.push(w);
+    try {
+      return (await within(d.promise, `notification ${method}`, timeout)).params;
+    } finally {
+      const j = this.#waiters.indexOf(w);
+      if (j >= 0) this.#waiters.splice(j, 1);
+    }
+  }
+
+  /** Removes and returns the params of every queued notification that matches. */
+  take(match: string | ((n: Note) => boolean)): Record<string, unknown>[] {
+    const m = typeof match === "string" ? (n: Note) => n.method === match : match;
+    const out = this.notes.filter(m).map((n) => n.params);
+    this.notes = this.notes.filter((n) => !m(n));
+    return out;
+  }
+
+  close(): void {
+    for (const off of this.#off) off();
+  }
+}
+
+const isListChanged = (n: Note) => /list_changed$/.test(n.method);
+
+/**
+ * A ping round trip, then asserts that no queued notification matches: frames on one socket are
+ * ordered, so anything the server sent before answering the ping has reached the inbox by now.
+ */
+async function assertQuiet(
+  client: McpClient,
+  inbox: Inbox,
+  match: string | ((n: Note) => boolean),
+  what: string,
+): Promise<void> {
+  assert.deepEqual(await client.request("ping"), {});
+  const m = typeof match === "string" ? (n: Note) => n.method === match : match;
+  assert.deepEqual(inbox.notes.filter(m), [], what);
+}
+
+// -- raw frames, for the tests that need them -------------------------------
+
 /** Removes and returns every queued frame that matches. */
 function take(c: RawClient, match: (f: Frame) => boolean): Frame[] {
   const out = c.frames.filter(match);
@@ -55,17 +164,14 @@ function take(c: RawClient, match: (f: Frame) => boolean): Frame[] {
 
 const isNote = (method: string) => (f: Frame) => f.method === method && f.id === undefined;
 
-/**
- * A ping round trip, then asserts that no queued frame matches: frames on one socket are
- * ordered, so anything the server sent before answering the ping has arrived by now.
- */
+/** The raw-frame form of assertQuiet. */
 async function assertNothing(c: RawClient, match: (f: Frame) => boolean, what: string): Promise<void> {
   const pong = await c.request("ping");
   assert.deepEqual(pong.result, {});
   assert.deepEqual(c.frames.filter(match), [], what);
 }
 
-/** Connects and initializes with a chosen clientInfo name; returns the client and the initialize result. */
+/** Connects a raw client and initializes with a chosen clientInfo name; returns it and the initialize result. */
 async function readyAs(
   url: URL,
   name: string,
@@ -140,10 +246,10 @@ describe("Resources", () => {
   after(() => h.close({ timeout: 100 }));
 
   test("resources/list and resources/templates/list show the registered metadata", async () => {
-    const { c, init } = await readyAs(h.url, "lister");
-    assert.deepEqual(init.capabilities.resources, { subscribe: true, listChanged: true });
-    const list = await c.request("resources/list");
-    const byUri = Object.fromEntries(list.result.resources.map((r: { uri: string }) => [r.uri, r]));
+    const c = await open(h.url, "lister");
+    assert.deepEqual(c.serverCapabilities.resources, { subscribe: true, listChanged: true });
+    const list = await c.listResources();
+    const byUri = Object.fromEntries(list.resources.map((r) => [r.uri, r]));
     assert.deepEqual(Object.keys(byUri).sort(), [
       "mem://array",
       "mem://big",
@@ -166,36 +272,36 @@ describe("Resources", () => {
       name: "mem://bytes",
       mimeType: "application/octet-stream",
     });
-    assert.equal(list.result.nextCursor, undefined);
-    const templates = await c.request("resources/templates/list");
-    assert.deepEqual(templates.result.resourceTemplates, [
+    assert.equal(list.nextCursor, undefined);
+    const templates = await c.listResourceTemplates();
+    assert.deepEqual(templates.resourceTemplates, [
       { uriTemplate: "users://{id}/posts/{post}", name: "posts", title: "Posts", mimeType: "text/plain" },
     ]);
     await c.close();
   });
 
   test("resources/read returns text contents with the resource's mimeType", async () => {
-    const { c } = await readyAs(h.url, "text-reader");
-    const res = await c.request("resources/read", { uri: "mem://text" });
-    assert.deepEqual(res.result, {
+    const c = await open(h.url, "text-reader");
+    const res = await c.readResource("mem://text");
+    assert.deepEqual(res, {
       contents: [{ uri: "mem://text", mimeType: "text/plain", text: "hello from mem://text" }],
     });
     await c.close();
   });
 
   test("a Uint8Array becomes base64 blob contents that decode to the same bytes", async () => {
-    const { c } = await readyAs(h.url, "blob-reader");
-    const small = await c.request("resources/read", { uri: "mem://bytes" });
-    assert.equal(small.result.contents.length, 1);
-    const [one] = small.result.contents;
+    const c = await open(h.url, "blob-reader");
+    const small = await c.readResource("mem://bytes");
+    assert.equal(small.contents.length, 1);
+    const [one] = small.contents as unknown as Record<string, string>[];
     assert.equal(one.uri, "mem://bytes");
     assert.equal(one.mimeType, "application/octet-stream");
     assert.equal(one.text, undefined);
     assert.equal(typeof one.blob, "string");
     assert.deepEqual(decodeBase64(one.blob), smallBytes);
 
-    const big = await c.request("resources/read", { uri: "mem://big" });
-    const [b] = big.result.contents;
+    const big = await c.readResource("mem://big");
+    const [b] = big.contents as unknown as Record<string, string>[];
     assert.equal(b.uri, "mem://big");
     assert.equal("mimeType" in b, false, "no mimeType was registered");
     assert.deepEqual(decodeBase64(b.blob), bigBytes);
@@ -203,18 +309,18 @@ describe("Resources", () => {
   });
 
   test("readers may return a contents object, an array, or a full { contents }", async () => {
-    const { c } = await readyAs(h.url, "shape-reader");
-    const obj = await c.request("resources/read", { uri: "mem://object" });
-    assert.deepEqual(obj.result, { contents: [{ uri: "mem://object", mimeType: "text/markdown", text: "# object" }] });
-    const arr = await c.request("resources/read", { uri: "mem://array" });
-    assert.deepEqual(arr.result, {
+    const c = await open(h.url, "shape-reader");
+    const obj = await c.readResource("mem://object");
+    assert.deepEqual(obj, { contents: [{ uri: "mem://object", mimeType: "text/markdown", text: "# object" }] });
+    const arr = await c.readResource("mem://array");
+    assert.deepEqual(arr, {
       contents: [
         { uri: "mem://array/a", text: "A" },
         { uri: "mem://array/b", mimeType: "application/octet-stream", blob: "AAEC" },
       ],
     });
-    const full = await c.request("resources/read", { uri: "mem://full" });
-    assert.deepEqual(full.result, {
+    const full = await c.readResource("mem://full");
+    assert.deepEqual(full, {
       contents: [{ uri: "mem://full", text: "full", _meta: { "example.com/k": 1 } }],
       _meta: { "example.com/r": true },
     });
@@ -222,10 +328,10 @@ describe("Resources", () => {
   });
 
   test("a resource template's reader gets the URI and the matched variables", async () => {
-    const { c } = await readyAs(h.url, "template-reader");
+    const c = await open(h.url, "template-reader");
     templateCalls.length = 0;
-    const res = await c.request("resources/read", { uri: "users://ada/posts/42" });
-    assert.deepEqual(res.result, {
+    const res = await c.readResource("users://ada/posts/42");
+    assert.deepEqual(res, {
       contents: [{ uri: "users://ada/posts/42", mimeType: "text/plain", text: "post 42 of ada" }],
     });
     assert.deepEqual(templateCalls, [{ uri: "users://ada/posts/42", vars: { id: "ada", post: "42" } }]);
@@ -233,40 +339,42 @@ describe("Resources", () => {
   });
 
   test("an unknown URI gives -32002 with data.uri", async () => {
-    const { c } = await readyAs(h.url, "missing-reader");
-    const res = await c.request("resources/read", { uri: "mem://nope" });
-    assert.equal(res.result, undefined);
-    assert.equal(res.error?.code, -32002);
-    assert.equal(res.error?.code, ErrorCode.ResourceNotFound);
-    assert.deepEqual(res.error?.data, { uri: "mem://nope" });
+    const c = await open(h.url, "missing-reader");
+    const err = await rejection(c.readResource("mem://nope"), "read mem://nope");
+    assert.equal(err.code, -32002);
+    assert.equal(err.code, ErrorCode.ResourceNotFound);
+    assert.deepEqual(err.data, { uri: "mem://nope" });
+    assert.equal(err.method, "resources/read");
     // A URI the template does not match is unknown too.
-    const partial = await c.request("resources/read", { uri: "users://ada" });
-    assert.equal(partial.error?.code, -32002);
-    assert.deepEqual(partial.error?.data, { uri: "users://ada" });
+    const partial = await rejection(c.readResource("users://ada"), "read users://ada");
+    assert.equal(partial.code, -32002);
+    assert.deepEqual(partial.data, { uri: "users://ada" });
     await c.close();
   });
 
   test("resourceUpdated notifies only the sessions subscribed to that URI, and not after unsubscribe", async () => {
-    const a = (await readyAs(h.url, "sub-a")).c;
-    const b = (await readyAs(h.url, "sub-b")).c;
-    const updated = isNote("notifications/resources/updated");
-    assert.deepEqual((await a.request("resources/subscribe", { uri: "mem://text" })).result, {});
-    assert.deepEqual((await b.request("resources/subscribe", { uri: "mem://bytes" })).result, {});
+    const UPDATED = "notifications/resources/updated";
+    const a = await open(h.url, "sub-a");
+    const b = await open(h.url, "sub-b");
+    const na = new Inbox(a, [UPDATED]);
+    const nb = new Inbox(b, [UPDATED]);
+    // request() rather than subscribe(), to see the (empty) results themselves.
+    assert.deepEqual(await a.request("resources/subscribe", { uri: "mem://text" }), {});
+    assert.deepEqual(await b.request("resources/subscribe", { uri: "mem://bytes" }), {});
 
     server.resourceUpdated("mem://text");
-    const note = await a.notification("notifications/resources/updated");
-    assert.deepEqual(note.params, { uri: "mem://text" });
-    await assertNothing(b, updated, "b did not subscribe to mem://text");
-    await assertNothing(a, updated, "a got exactly one notification");
+    assert.deepEqual(await na.next(UPDATED), { uri: "mem://text" });
+    await assertQuiet(b, nb, UPDATED, "b did not subscribe to mem://text");
+    await assertQuiet(a, na, UPDATED, "a got exactly one notification");
 
     server.resourceUpdated("mem://bytes");
-    assert.deepEqual((await b.notification("notifications/resources/updated")).params, { uri: "mem://bytes" });
-    await assertNothing(a, updated, "a did not subscribe to mem://bytes");
+    assert.deepEqual(await nb.next(UPDATED), { uri: "mem://bytes" });
+    await assertQuiet(a, na, UPDATED, "a did not subscribe to mem://bytes");
 
-    assert.deepEqual((await a.request("resources/unsubscribe", { uri: "mem://text" })).result, {});
+    assert.deepEqual(await a.request("resources/unsubscribe", { uri: "mem://text" }), {});
     server.resourceUpdated("mem://text");
-    await assertNothing(a, updated, "a unsubscribed from mem://text");
-    await assertNothing(b, updated, "b never subscribed to mem://text");
+    await assertQuiet(a, na, UPDATED, "a unsubscribed from mem://text");
+    await assertQuiet(b, nb, UPDATED, "b never subscribed to mem://text");
     await a.close();
     await b.close();
   });
@@ -276,7 +384,7 @@ describe("Resources", () => {
 
 describe("Prompts", () => {
   let h: ServeHandle;
-  let c: RawClient;
+  let c: McpClient;
   const rich: PromptMessage[] = [
     { role: "user", content: { type: "text", text: "look", annotations: { priority: 1 }, _meta: { k: "v" } } },
     { role: "assistant", content: { type: "image", data: "iVBORw0KGgo=", mimeType: "image/png" } },
@@ -311,7 +419,7 @@ describe("Prompts", () => {
     }, ({ name, style }) => `Hello, ${name}${style ? ` (${style})` : ""}!`);
     server.prompt("rich", { description: "Every content type" }, () => rich);
     h = start(server);
-    c = (await readyAs(h.url, "prompts")).c;
+    c = await open(h.url, "prompts");
   });
   after(async () => {
     await c.close();
@@ -319,8 +427,8 @@ describe("Prompts", () => {
   });
 
   test("prompts/list derives arguments (name, description, required) from the zod object", async () => {
-    const res = await c.request("prompts/list");
-    const greet = res.result.prompts.find((p: { name: string }) => p.name === "greet");
+    const res = await c.listPrompts();
+    const greet = res.prompts.find((p) => p.name === "greet");
     assert.deepEqual(greet, {
       name: "greet",
       title: "Greeting",
@@ -330,40 +438,43 @@ describe("Prompts", () => {
         { name: "style", description: "Tone of voice", required: false },
       ],
     });
-    const richPrompt = res.result.prompts.find((p: { name: string }) => p.name === "rich");
+    const richPrompt = res.prompts.find((p) => p.name === "rich");
     assert.deepEqual(richPrompt, { name: "rich", description: "Every content type" });
   });
 
   test("a handler returning a string becomes one user text message", async () => {
-    const res = await c.request("prompts/get", { name: "greet", arguments: { name: "Ada", style: "warm" } });
-    assert.deepEqual(res.result.messages, [{ role: "user", content: { type: "text", text: "Hello, Ada (warm)!" } }]);
-    const noStyle = await c.request("prompts/get", { name: "greet", arguments: { name: "Alan" } });
-    assert.deepEqual(noStyle.result.messages, [{ role: "user", content: { type: "text", text: "Hello, Alan!" } }]);
+    const res = await c.getPrompt("greet", { name: "Ada", style: "warm" });
+    assert.deepEqual(res.messages, [{ role: "user", content: { type: "text", text: "Hello, Ada (warm)!" } }]);
+    const noStyle = await c.getPrompt("greet", { name: "Alan" });
+    assert.deepEqual(noStyle.messages, [{ role: "user", content: { type: "text", text: "Hello, Alan!" } }]);
   });
 
   test("a missing required argument gives -32602 naming it", async () => {
-    const res = await c.request("prompts/get", { name: "greet", arguments: { style: "warm" } });
-    assert.equal(res.error?.code, ErrorCode.InvalidParams);
-    assert.match(res.error!.message, /name/);
-    const none = await c.request("prompts/get", { name: "greet" });
-    assert.equal(none.error?.code, ErrorCode.InvalidParams);
+    const err = await rejection(c.getPrompt("greet", { style: "warm" }), "greet without name");
+    assert.equal(err.code, ErrorCode.InvalidParams);
+    assert.match(err.message, /name/);
+    const none = await rejection(c.getPrompt("greet"), "greet without arguments");
+    assert.equal(none.code, ErrorCode.InvalidParams);
   });
 
   test("an argument of the wrong type gives -32602", async () => {
-    const res = await c.request("prompts/get", { name: "greet", arguments: { name: 5 } });
-    assert.equal(res.error?.code, ErrorCode.InvalidParams);
+    // Through request(): getPrompt's types rightly forbid a number argument.
+    const err = await rejection(
+      c.request("prompts/get", { name: "greet", arguments: { name: 5 } }),
+      "greet with a number",
+    );
+    assert.equal(err.code, ErrorCode.InvalidParams);
   });
 
   test("an unknown prompt gives -32602", async () => {
-    const res = await c.request("prompts/get", { name: "nope", arguments: {} });
-    assert.equal(res.error?.code, ErrorCode.InvalidParams);
-    assert.match(res.error!.message, /nope/);
+    const err = await rejection(c.getPrompt("nope", {}), "unknown prompt");
+    assert.equal(err.code, ErrorCode.InvalidParams);
+    assert.match(err.message, /nope/);
   });
 
   test("text, image, audio, resource_link and embedded resource messages pass through unchanged", async () => {
-    const res = await c.request("prompts/get", { name: "rich" });
-    assert.equal(res.error, undefined);
-    assert.deepEqual(res.result.messages, rich);
+    const res = await c.getPrompt("rich");
+    assert.deepEqual(res.messages, rich);
   });
 });
 
@@ -371,7 +482,7 @@ describe("Prompts", () => {
 
 describe("Completion", () => {
   let h: ServeHandle;
-  let c: RawClient;
+  let c: McpClient;
   const seenContexts: Record<string, string>[] = [];
   const many = Array.from({ length: 150 }, (_, i) => `v${i}`);
 
@@ -405,67 +516,68 @@ describe("Completion", () => {
       },
     }, () => "repo");
     h = start(server);
-    const ready = await readyAs(h.url, "completer");
-    assert.deepEqual(ready.init.capabilities.completions, {});
-    c = ready.c;
+    c = await open(h.url, "completer");
+    assert.deepEqual(c.serverCapabilities.completions, {});
   });
   after(async () => {
     await c.close();
     await h.close({ timeout: 100 });
   });
 
-  const complete = (ref: Record<string, unknown>, name: string, value: string, context?: Record<string, string>) =>
-    c.request(
-      "completion/complete",
-      context
-        ? { ref, argument: { name, value }, context: { arguments: context } }
-        : { ref, argument: { name, value } },
-    );
+  const complete = (ref: CompleteRef, name: string, value: string, context?: Record<string, string>) =>
+    c.complete(ref, { name, value }, context ? { arguments: context } : undefined);
 
   test("completes a prompt argument", async () => {
     const res = await complete({ type: "ref/prompt", name: "code" }, "language", "t");
-    assert.deepEqual(res.result.completion.values, ["typescript", "tsx"]);
-    assert.notEqual(res.result.completion.hasMore, true);
+    assert.deepEqual(res.values, ["typescript", "tsx"]);
+    assert.notEqual(res.hasMore, true);
   });
 
   test("context.arguments reaches the completer", async () => {
     seenContexts.length = 0;
     const py = await complete({ type: "ref/prompt", name: "code" }, "framework", "", { language: "python" });
-    assert.deepEqual(py.result.completion.values, ["django", "flask"]);
+    assert.deepEqual(py.values, ["django", "flask"]);
     const ts = await complete({ type: "ref/prompt", name: "code" }, "framework", "re", { language: "typescript" });
-    assert.deepEqual(ts.result.completion.values, ["react", "remix"]);
+    assert.deepEqual(ts.values, ["react", "remix"]);
     assert.deepEqual(seenContexts, [{ language: "python" }, { language: "typescript" }]);
   });
 
   test("completes a resource-template variable, with context", async () => {
     const owner = await complete({ type: "ref/resource", uri: "repo://{owner}/{name}" }, "owner", "a");
-    assert.deepEqual(owner.result.completion.values, ["ada", "alan"]);
+    assert.deepEqual(owner.values, ["ada", "alan"]);
     const name = await complete({ type: "ref/resource", uri: "repo://{owner}/{name}" }, "name", "x", {
       owner: "grace",
     });
-    assert.deepEqual(name.result.completion.values, ["grace-x1", "grace-x2"]);
+    assert.deepEqual(name.values, ["grace-x1", "grace-x2"]);
   });
 
   test("150 candidates: the first 100 values, total 150, hasMore true", async () => {
     const res = await complete({ type: "ref/prompt", name: "code" }, "many", "");
-    assert.deepEqual(res.result.completion, { values: many.slice(0, 100), total: 150, hasMore: true });
+    assert.deepEqual(res, { values: many.slice(0, 100), total: 150, hasMore: true });
   });
 
   test("an unknown ref gives -32602", async () => {
-    const prompt = await complete({ type: "ref/prompt", name: "nope" }, "language", "");
-    assert.equal(prompt.error?.code, ErrorCode.InvalidParams);
-    const tpl = await complete({ type: "ref/resource", uri: "nope://{x}" }, "x", "");
-    assert.equal(tpl.error?.code, ErrorCode.InvalidParams);
-    const kind = await complete({ type: "ref/other", name: "code" }, "language", "");
-    assert.equal(kind.error?.code, ErrorCode.InvalidParams);
+    const prompt = await rejection(complete({ type: "ref/prompt", name: "nope" }, "language", ""), "ref/prompt nope");
+    assert.equal(prompt.code, ErrorCode.InvalidParams);
+    const tpl = await rejection(complete({ type: "ref/resource", uri: "nope://{x}" }, "x", ""), "ref/resource nope");
+    assert.equal(tpl.code, ErrorCode.InvalidParams);
+    // Through request(): complete()'s types rightly forbid an unknown ref type.
+    const kind = await rejection(
+      c.request("completion/complete", {
+        ref: { type: "ref/other", name: "code" },
+        argument: { name: "language", value: "" },
+      }),
+      "ref/other",
+    );
+    assert.equal(kind.code, ErrorCode.InvalidParams);
   });
 
   test("no completer for the argument gives empty values", async () => {
     const free = await complete({ type: "ref/prompt", name: "code" }, "free", "abc");
-    assert.deepEqual(free.result.completion.values, []);
-    assert.notEqual(free.result.completion.hasMore, true);
+    assert.deepEqual(free.values, []);
+    assert.notEqual(free.hasMore, true);
     const plain = await complete({ type: "ref/prompt", name: "plain" }, "a", "");
-    assert.deepEqual(plain.result.completion.values, []);
+    assert.deepEqual(plain.values, []);
   });
 });
 
@@ -475,7 +587,8 @@ describe("Logging", () => {
   let h: ServeHandle;
   let server: McpServer;
   const LEVELS = ["debug", "info", "warning", "error"] as const;
-  const messages = (c: RawClient) => take(c, isNote("notifications/message")).map((f) => f.params);
+  const MESSAGE = "notifications/message";
+  const messages = (box: Inbox) => box.take(MESSAGE);
 
   before(() => {
     server = newServer();
@@ -491,20 +604,23 @@ describe("Logging", () => {
   after(() => h.close({ timeout: 100 }));
 
   test("two sessions with different levels get different subsets of server.log", async () => {
-    const a = (await readyAs(h.url, "log-a")).c;
-    const b = (await readyAs(h.url, "log-b")).c;
-    assert.deepEqual((await a.request("logging/setLevel", { level: "warning" })).result, {});
-    assert.deepEqual((await b.request("logging/setLevel", { level: "debug" })).result, {});
+    const a = await open(h.url, "log-a");
+    const b = await open(h.url, "log-b");
+    const na = new Inbox(a, [MESSAGE]);
+    const nb = new Inbox(b, [MESSAGE]);
+    // request() rather than setLogLevel(), to see the (empty) results themselves.
+    assert.deepEqual(await a.request("logging/setLevel", { level: "warning" }), {});
+    assert.deepEqual(await b.request("logging/setLevel", { level: "debug" }), {});
     for (const level of LEVELS) server.log(level, { n: level });
     server.log("error", "with logger", "db");
-    await a.request("ping");
-    await b.request("ping");
-    assert.deepEqual(messages(a), [
+    await a.ping();
+    await b.ping();
+    assert.deepEqual(messages(na), [
       { level: "warning", data: { n: "warning" } },
       { level: "error", data: { n: "error" } },
       { level: "error", logger: "db", data: "with logger" },
     ]);
-    assert.deepEqual(messages(b), [
+    assert.deepEqual(messages(nb), [
       { level: "debug", data: { n: "debug" } },
       { level: "info", data: { n: "info" } },
       { level: "warning", data: { n: "warning" } },
@@ -516,47 +632,52 @@ describe("Logging", () => {
   });
 
   test("ctx.log in a tool follows the calling session's level and reaches only that session", async () => {
-    const a = (await readyAs(h.url, "tool-log-a")).c;
-    const b = (await readyAs(h.url, "tool-log-b")).c;
-    await a.request("logging/setLevel", { level: "warning" });
-    await b.request("logging/setLevel", { level: "debug" });
+    const a = await open(h.url, "tool-log-a");
+    const b = await open(h.url, "tool-log-b");
+    const na = new Inbox(a, [MESSAGE]);
+    const nb = new Inbox(b, [MESSAGE]);
+    await a.setLogLevel("warning");
+    await b.setLogLevel("debug");
 
-    const ra = await a.call("chatty");
-    assert.deepEqual(ra.result.content, [{ type: "text", text: "done" }]);
-    assert.deepEqual(messages(a), [
+    // The logs go out before the result on the same socket, so they are queued when the call resolves.
+    const ra = await a.callTool("chatty");
+    assert.deepEqual(ra.content, [{ type: "text", text: "done" }]);
+    assert.deepEqual(messages(na), [
       { level: "warning", logger: "tool", data: "tool-warning" },
       { level: "error", logger: "tool", data: "tool-error" },
     ]);
-    const rb = await b.call("chatty");
-    assert.deepEqual(rb.result.content, [{ type: "text", text: "done" }]);
-    assert.deepEqual(messages(b), LEVELS.map((level) => ({ level, logger: "tool", data: `tool-${level}` })));
-    await assertNothing(a, isNote("notifications/message"), "b's tool logs went to a");
+    const rb = await b.callTool("chatty");
+    assert.deepEqual(rb.content, [{ type: "text", text: "done" }]);
+    assert.deepEqual(messages(nb), LEVELS.map((level) => ({ level, logger: "tool", data: `tool-${level}` })));
+    await assertQuiet(a, na, MESSAGE, "b's tool logs went to a");
     await a.close();
     await b.close();
   });
 
   test("an invalid level gives -32602", async () => {
-    const { c } = await readyAs(h.url, "bad-level");
+    const c = await open(h.url, "bad-level");
+    // Through request(): setLogLevel's types rightly forbid these.
     for (const params of [{ level: "verbose" }, { level: 3 }, {}]) {
-      const res = await c.request("logging/setLevel", params);
-      assert.equal(res.error?.code, ErrorCode.InvalidParams, JSON.stringify(params));
+      const err = await rejection(c.request("logging/setLevel", params), JSON.stringify(params));
+      assert.equal(err.code, ErrorCode.InvalidParams, JSON.stringify(params));
     }
     await c.close();
   });
 
   test("the default level is info: debug is not sent before setLevel", async () => {
-    const { c } = await readyAs(h.url, "default-level");
+    const c = await open(h.url, "default-level");
+    const box = new Inbox(c, [MESSAGE]);
     server.log("debug", "hidden");
     server.log("info", "shown");
-    await c.request("ping");
-    assert.deepEqual(messages(c), [{ level: "info", data: "shown" }]);
-    const res = await c.call("chatty");
-    assert.equal(res.result.isError, undefined);
-    assert.deepEqual(messages(c).map((m) => m!.level), ["info", "warning", "error"]);
-    await c.request("logging/setLevel", { level: "debug" });
+    await c.ping();
+    assert.deepEqual(messages(box), [{ level: "info", data: "shown" }]);
+    const res = await c.callTool("chatty");
+    assert.equal(res.isError, undefined);
+    assert.deepEqual(messages(box).map((m) => m.level), ["info", "warning", "error"]);
+    await c.setLogLevel("debug");
     server.log("debug", "now shown");
-    await c.request("ping");
-    assert.deepEqual(messages(c), [{ level: "debug", data: "now shown" }]);
+    await c.ping();
+    assert.deepEqual(messages(box), [{ level: "debug", data: "now shown" }]);
     await c.close();
   });
 });
@@ -565,7 +686,10 @@ describe("Logging", () => {
 
 describe("Progress", () => {
   let h: ServeHandle;
-  let c: RawClient;
+  let raw: RawClient;
+  let c: McpClient;
+  let box: Inbox;
+  const PROGRESS = "notifications/progress";
 
   before(async () => {
     const server = newServer();
@@ -589,32 +713,38 @@ describe("Progress", () => {
       return "not reached";
     });
     h = start(server);
-    c = (await readyAs(h.url, "progress")).c;
+    raw = (await readyAs(h.url, "progress-raw")).c;
+    c = await open(h.url, "progress");
+    box = new Inbox(c, [PROGRESS]);
   });
   after(async () => {
+    box.close();
     await c.close();
+    await raw.close();
     await h.close({ timeout: 100 });
   });
 
   for (const token of ["tok-1", 0] as const) {
     test(`${typeof token} progress token: notifications in order, before the result`, async () => {
+      // Raw frames: the point is the wire order of progress frames vs the response, and a
+      // token of our choosing (string, or the number 0) on a request id of our choosing.
       const id = `work-${typeof token}`;
-      const res = await c.request("tools/call", {
+      const res = await raw.request("tools/call", {
         name: "work",
         arguments: { steps: 3 },
         _meta: { progressToken: token },
       }, id);
       assert.deepEqual(res.result.content, [{ type: "text", text: "did 3" }]);
-      const progress = take(c, isNote("notifications/progress")).map((f) => f.params);
+      const progress = take(raw, isNote(PROGRESS)).map((f) => f.params);
       assert.deepEqual(
         progress,
         [1, 2, 3].map((i) => ({ progressToken: token, progress: i, total: 3, message: `step ${i}` })),
       );
       // Wire order: every progress frame came before the response.
-      const parsed = c.raw.map((t) => JSON.parse(t) as Frame);
+      const parsed = raw.raw.map((t) => JSON.parse(t) as Frame);
       const responseAt = parsed.findIndex((f) => f.id === id && f.method === undefined);
       const progressAt = parsed
-        .map((f, i) => (f.method === "notifications/progress" && f.params?.progressToken === token ? i : -1))
+        .map((f, i) => (f.method === PROGRESS && f.params?.progressToken === token ? i : -1))
         .filter((i) => i >= 0);
       assert.equal(progressAt.length, 3);
       assert.ok(progressAt.every((i) => i < responseAt), `progress at ${progressAt}, response at ${responseAt}`);
@@ -622,31 +752,39 @@ describe("Progress", () => {
   }
 
   test("progress without total or message carries only token and progress", async () => {
-    const res = await c.call("bare", {}, { progressToken: "bare-1" });
-    assert.deepEqual(res.result.content, [{ type: "text", text: "bare" }]);
-    assert.deepEqual(take(c, isNote("notifications/progress")).map((f) => f.params), [
+    const res = await c.callTool("bare", {}, { meta: { progressToken: "bare-1" } });
+    assert.deepEqual(res.content, [{ type: "text", text: "bare" }]);
+    assert.deepEqual(box.take(PROGRESS), [
       { progressToken: "bare-1", progress: 0.5 },
       { progressToken: "bare-1", progress: 1 },
     ]);
+    // The same through onProgress, with the client's own token.
+    const seen: Progress[] = [];
+    const again = await c.callTool("bare", {}, { onProgress: (p) => seen.push(p) });
+    assert.deepEqual(again.content, [{ type: "text", text: "bare" }]);
+    assert.deepEqual(seen, [{ progress: 0.5 }, { progress: 1 }]);
+    const wire = box.take(PROGRESS);
+    assert.equal(wire.length, 2);
+    for (const params of wire) assert.deepEqual(Object.keys(params).sort(), ["progress", "progressToken"]);
   });
 
   test("without a progress token nothing is sent", async () => {
-    const res = await c.call("work", { steps: 3 });
-    assert.deepEqual(res.result.content, [{ type: "text", text: "did 3" }]);
+    box.take(PROGRESS);
+    const res = await c.callTool("work", { steps: 3 });
+    assert.deepEqual(res.content, [{ type: "text", text: "did 3" }]);
     // The progress calls ran before the result was sent, so any frame they produced is queued by now.
-    assert.deepEqual(c.frames.filter(isNote("notifications/progress")), []);
-    const other = await c.call("work", { steps: 2 }, { other: "meta" });
-    assert.equal(other.result.content[0].text, "did 2");
-    assert.deepEqual(c.frames.filter(isNote("notifications/progress")), []);
+    assert.deepEqual(box.take(PROGRESS), []);
+    const other = await c.callTool("work", { steps: 2 }, { meta: { other: "meta" } });
+    assert.equal(textOf(other), "did 2");
+    assert.deepEqual(box.take(PROGRESS), []);
   });
 
   test("a non-increasing progress value throws; the tool result says so", async () => {
-    const res = await c.call("backwards", {}, { progressToken: "back" });
-    assert.equal(res.result.isError, true);
-    assert.match(res.result.content[0].text, /progress must increase/);
-    assert.deepEqual(take(c, isNote("notifications/progress")).map((f) => f.params), [
-      { progressToken: "back", progress: 2, total: 10 },
-    ]);
+    box.take(PROGRESS);
+    const res = await c.callTool("backwards", {}, { meta: { progressToken: "back" } });
+    assert.equal(res.isError, true);
+    assert.match(textOf(res), /progress must increase/);
+    assert.deepEqual(box.take(PROGRESS), [{ progressToken: "back", progress: 2, total: 10 }]);
   });
 });
 
@@ -678,6 +816,8 @@ describe("Cancellation", () => {
   after(() => h.close({ timeout: 100 }));
 
   test("notifications/cancelled aborts ctx.signal and no response is ever sent", async () => {
+    // Raw frames: the point is that no response frame for the cancelled id ever arrives, and
+    // the client drops late answers to requests it cancelled, so only raw frames show it.
     const { c } = await readyAs(h.url, "canceller");
     c.send({ jsonrpc: "2.0", id: "hold-1", method: "tools/call", params: { name: "hold", arguments: { key: "k1" } } });
     const session = await within(slot(started, "k1").promise, "handler start");
@@ -696,9 +836,8 @@ describe("Cancellation", () => {
   });
 
   test("closing the socket aborts every in-flight handler and removes the session", async () => {
-    const { c } = await readyAs(h.url, "closer");
-    c.send({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "hold", arguments: { key: "x" } } });
-    c.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "hold", arguments: { key: "y" } } });
+    const c = await open(h.url, "closer");
+    const calls = ["x", "y"].map((key) => c.callTool("hold", { key }).then(() => "answered", (e: unknown) => e));
     const sx = await within(slot(started, "x").promise, "start x");
     const sy = await within(slot(started, "y").promise, "start y");
     assert.equal(sx, sy);
@@ -710,6 +849,11 @@ describe("Cancellation", () => {
     assert.equal(ay.aborted, true);
     assert.equal(server.sessions.has(sx), false);
     assert.equal(sx.isClosed, true);
+    // Both calls failed on the client's side with a closed connection; neither was answered.
+    for (const outcome of await within(Promise.all(calls), "the calls settle")) {
+      assert.ok(outcome instanceof McpClientError, String(outcome));
+      assert.equal(outcome.code, ErrorCode.ConnectionClosed);
+    }
   });
 });
 
@@ -767,37 +911,71 @@ describe("Server to client requests", () => {
   });
   after(() => h.close({ timeout: 100 }));
 
+  // Every client below declares all three capabilities, whichever handler it gives.
   const ALL = { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } };
   const requestFor = (c: RawClient, method: string) => c.next((f) => f.method === method && f.id !== undefined);
   const reply = (c: RawClient, id: Frame["id"], result: Record<string, unknown>) =>
     c.send({ jsonrpc: "2.0", id, result });
 
   test("ctx.sample: the client reads the request and answers by id", async () => {
-    const { c } = await readyAs(h.url, "sampler", ALL);
-    const call = c.call("sample", { q: "what is 2+2?" });
-    const req = await requestFor(c, "sampling/createMessage");
-    assert.ok(typeof req.id === "string" || typeof req.id === "number");
-    assert.deepEqual(req.params, samplingParams("what is 2+2?"));
-    const answer = { role: "assistant", content: { type: "text", text: "4" }, model: "m-1", stopReason: "endTurn" };
-    reply(c, req.id, answer);
-    const res = await call;
-    assert.equal(res.result.isError, undefined);
-    assert.deepEqual(JSON.parse(res.result.content[0].text), answer);
+    const seen: { params: unknown; id: RequestId }[] = [];
+    const answer = {
+      role: "assistant" as const,
+      content: { type: "text", text: "4" },
+      model: "m-1",
+      stopReason: "endTurn",
+    };
+    const c = await open(h.url, "sampler", {
+      capabilities: ALL,
+      onSample: (params, ctx) => {
+        seen.push({ params, id: ctx.requestId });
+        return answer;
+      },
+    });
+    const res = await c.callTool("sample", { q: "what is 2+2?" });
+    assert.equal(seen.length, 1);
+    assert.ok(typeof seen[0].id === "string" || typeof seen[0].id === "number");
+    assert.deepEqual(seen[0].params, samplingParams("what is 2+2?"));
+    assert.equal(res.isError, undefined);
+    assert.deepEqual(JSON.parse(textOf(res)), answer);
     await c.close();
   });
 
   test("two outstanding requests answered in reverse order are routed by id", async () => {
-    const { c } = await readyAs(h.url, "reverse", ALL);
-    const call = c.call("sample_two");
-    const r1 = await requestFor(c, "sampling/createMessage");
-    const r2 = await requestFor(c, "sampling/createMessage");
+    const asked: { text: string; id: RequestId; answer: Deferred<CreateMessageResult> }[] = [];
+    const both = deferred<void>();
+    const c = await open(h.url, "reverse", {
+      capabilities: ALL,
+      onSample: (params, ctx) => {
+        const answer = deferred<CreateMessageResult>();
+        asked.push({ text: (params.messages[0].content as { text: string }).text, id: ctx.requestId, answer });
+        if (asked.length === 2) both.resolve();
+        return answer.promise;
+      },
+    });
+    // Record the order in which the client's answers reach the server.
+    const session = sessionNamed(server, "reverse");
+    const answered: unknown[] = [];
+    const receive = session.receive.bind(session);
+    session.receive = (text: string) => {
+      const f = JSON.parse(text) as Frame;
+      if (f.method === undefined) answered.push(f.id);
+      receive(text);
+    };
+    const call = c.callTool("sample_two");
+    await within(both.promise, "two sampling requests");
+    const [r1, r2] = asked;
     assert.notEqual(r1.id, r2.id);
-    const textOf = (r: Frame) => (r.params!.messages as { content: { text: string } }[])[0].content.text;
-    for (const r of [r2, r1]) {
-      reply(c, r.id, { role: "assistant", content: { type: "text", text: `echo:${textOf(r)}` }, model: "m" });
-    }
+    const answerTo = (r: typeof r1) =>
+      r.answer.resolve({ role: "assistant", content: { type: "text", text: `echo:${r.text}` }, model: "m" });
+    // Answer the second first. The client sends an answer a few microtasks after its handler
+    // settles, so a ping round trip in between puts r2's answer on the wire before r1's.
+    answerTo(r2);
+    await c.ping();
+    answerTo(r1);
     const res = await call;
-    assert.deepEqual(JSON.parse(res.result.content[0].text), [
+    assert.deepEqual(answered, [r2.id, r1.id], "the answers arrived in reverse order");
+    assert.deepEqual(JSON.parse(textOf(res)), [
       { type: "text", text: "echo:first" },
       { type: "text", text: "echo:second" },
     ]);
@@ -805,21 +983,30 @@ describe("Server to client requests", () => {
   });
 
   test("a client error reply becomes the tool's error", async () => {
-    const { c } = await readyAs(h.url, "refuser", ALL);
-    const call = c.call("sample", { q: "no" });
-    const req = await requestFor(c, "sampling/createMessage");
-    c.send({ jsonrpc: "2.0", id: req.id, error: { code: -1, message: "user refused sampling" } });
-    const res = await call;
-    assert.equal(res.result.isError, true);
-    assert.match(res.result.content[0].text, /user refused sampling/);
+    // The client answers a handler's McpError with { code, message }: here { code: -1, message }.
+    const c = await open(h.url, "refuser", {
+      capabilities: ALL,
+      onSample: () => {
+        throw new McpError(-1, "user refused sampling");
+      },
+    });
+    const res = await c.callTool("sample", { q: "no" });
+    assert.equal(res.isError, true);
+    assert.match(textOf(res), /user refused sampling/);
     await c.close();
   });
 
   test("ctx.elicit sends requestedSchema derived from the zod object, mode form on 2025-11-25", async () => {
-    const { c } = await readyAs(h.url, "elicit-schema", ALL);
-    const call = c.call("ask");
-    const req = await requestFor(c, "elicitation/create");
-    assert.deepEqual(req.params, {
+    const seen: ElicitParams[] = [];
+    const c = await open(h.url, "elicit-schema", {
+      capabilities: ALL,
+      onElicit: (params) => {
+        seen.push(params);
+        return { action: "accept", content: { name: "Ada", age: 36, admin: true, color: "red", extra: "x" } };
+      },
+    });
+    const res = await c.callTool("ask");
+    assert.deepEqual(seen, [{
       mode: "form",
       message: "Who are you?",
       requestedSchema: {
@@ -833,12 +1020,10 @@ describe("Server to client requests", () => {
         },
         required: ["name", "age", "admin", "color"],
       },
-    });
-    reply(c, req.id, { action: "accept", content: { name: "Ada", age: 36, admin: true, color: "red", extra: "x" } });
-    const res = await call;
-    assert.equal(res.result.isError, undefined);
+    }]);
+    assert.equal(res.isError, undefined);
     // The tool sees the validated (typed) value, not the raw answer.
-    assert.deepEqual(JSON.parse(res.result.content[0].text), {
+    assert.deepEqual(JSON.parse(textOf(res)), {
       content: { name: "Ada", age: 36, admin: true, color: "red" },
       nextAge: 37,
       ageType: "number",
@@ -847,54 +1032,63 @@ describe("Server to client requests", () => {
   });
 
   test("accepted content that fails the schema makes the tool report an error", async () => {
-    const { c } = await readyAs(h.url, "elicit-bad", ALL);
-    const call = c.call("ask");
-    const req = await requestFor(c, "elicitation/create");
-    reply(c, req.id, { action: "accept", content: { name: "Ada", age: "old", admin: true, color: "blue" } });
-    const res = await call;
-    assert.equal(res.result.isError, true);
-    assert.match(res.result.content[0].text, /age/);
-    assert.match(res.result.content[0].text, /color/);
+    const c = await open(h.url, "elicit-bad", {
+      capabilities: ALL,
+      onElicit: () => ({ action: "accept", content: { name: "Ada", age: "old", admin: true, color: "blue" } }),
+    });
+    const res = await c.callTool("ask");
+    assert.equal(res.isError, true);
+    assert.match(textOf(res), /age/);
+    assert.match(textOf(res), /color/);
     await c.close();
   });
 
   test("decline and cancel pass through", async () => {
-    const { c } = await readyAs(h.url, "elicit-no", ALL);
-    for (const action of ["decline", "cancel"]) {
-      const call = c.call("ask");
-      const req = await requestFor(c, "elicitation/create");
-      reply(c, req.id, { action });
-      const res = await call;
-      assert.equal(res.result.isError, undefined);
-      assert.deepEqual(JSON.parse(res.result.content[0].text), { action });
+    let action: "decline" | "cancel" = "decline";
+    let asked = 0;
+    const c = await open(h.url, "elicit-no", {
+      capabilities: ALL,
+      onElicit: () => (asked++, { action }),
+    });
+    for (const a of ["decline", "cancel"] as const) {
+      action = a;
+      const res = await c.callTool("ask");
+      assert.equal(res.isError, undefined);
+      assert.deepEqual(JSON.parse(textOf(res)), { action: a });
     }
+    assert.equal(asked, 2);
     await c.close();
   });
 
   test("a 2025-06-18 session gets elicitation without mode", async () => {
-    const { c } = await readyAs(h.url, "elicit-old", { elicitation: {} }, "2025-06-18");
-    const call = c.call("ask");
-    const req = await requestFor(c, "elicitation/create");
-    assert.equal("mode" in req.params!, false);
-    assert.equal(req.params!.message, "Who are you?");
-    assert.equal((req.params!.requestedSchema as { type: string }).type, "object");
-    reply(c, req.id, { action: "decline" });
-    assert.deepEqual(JSON.parse((await call).result.content[0].text), { action: "decline" });
+    const seen: ElicitParams[] = [];
+    const c = await open(h.url, "elicit-old", {
+      protocolVersion: "2025-06-18",
+      capabilities: { elicitation: {} },
+      onElicit: (params) => (seen.push(params), { action: "decline" }),
+    });
+    assert.equal(c.protocolVersion, "2025-06-18");
+    assert.deepEqual(sessionNamed(server, "elicit-old").clientCapabilities, { elicitation: {} });
+    const res = await c.callTool("ask");
+    assert.equal(seen.length, 1);
+    assert.equal("mode" in seen[0], false);
+    assert.equal(seen[0].message, "Who are you?");
+    assert.equal((seen[0].requestedSchema as { type: string }).type, "object");
+    assert.deepEqual(JSON.parse(textOf(res)), { action: "decline" });
     await c.close();
   });
 
   test("ctx.listRoots: the client answers roots/list", async () => {
-    const { c } = await readyAs(h.url, "rooter", ALL);
-    const call = c.call("roots");
-    const req = await requestFor(c, "roots/list");
     const roots = [{ uri: "file:///work", name: "work" }, { uri: "file:///tmp" }];
-    reply(c, req.id, { roots });
-    const res = await call;
-    assert.deepEqual(JSON.parse(res.result.content[0].text), roots);
+    const c = await open(h.url, "rooter", { capabilities: ALL, onListRoots: () => roots });
+    const res = await c.callTool("roots");
+    assert.deepEqual(JSON.parse(textOf(res)), roots);
     await c.close();
   });
 
   test("a missing capability gives an error naming it, and no request is sent", async () => {
+    // Raw frames: the point is that no request frame arrives; the client answers a request it
+    // has no handler for by itself (-32601), so it would never show one.
     const { c } = await readyAs(h.url, "no-caps", {});
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ["sample", { q: "x" }, /sampling/],
@@ -916,6 +1110,7 @@ describe("Server to client requests", () => {
   });
 
   test("a per-call timeout fails the request and sends notifications/cancelled for it", async () => {
+    // Raw frames: the test answers after the server cancelled, which the client never does.
     const { c } = await readyAs(h.url, "slow-client", ALL);
     const call = c.call("sample_quick");
     const req = await requestFor(c, "sampling/createMessage");
@@ -938,19 +1133,36 @@ describe("Server to client requests", () => {
     const s2 = newServer({ clientRequestTimeout: 200 });
     s2.tool("roots", {}, async (_a, ctx) => JSON.stringify(await ctx.listRoots()));
     const h2 = start(s2);
-    const { c } = await readyAs(h2.url, "slow-roots", ALL);
-    const call = c.call("roots");
-    const req = await requestFor(c, "roots/list");
-    const res = await call;
-    assert.equal(res.result.isError, true);
-    assert.match(res.result.content[0].text, /Request timed out: the client did not answer roots\/list within 200 ms/);
-    const cancelled = await c.notification("notifications/cancelled");
-    assert.equal(cancelled.params?.requestId, req.id);
+    const asked = deferred<RequestId>();
+    const abortedBy = deferred<unknown>();
+    const c = await open(h2.url, "slow-roots", {
+      capabilities: ALL,
+      // Never answers; settles only when the server cancels the request.
+      onListRoots: (ctx) =>
+        new Promise((_, reject) => {
+          ctx.signal.addEventListener("abort", () => {
+            abortedBy.resolve(ctx.signal.reason);
+            reject(ctx.signal.reason);
+          }, { once: true });
+          asked.resolve(ctx.requestId);
+        }),
+    });
+    const box = new Inbox(c, ["notifications/cancelled"]);
+    const res = await c.callTool("roots");
+    assert.equal(res.isError, true);
+    assert.match(textOf(res), /Request timed out: the client did not answer roots\/list within 200 ms/);
+    const cancelled = await box.next("notifications/cancelled");
+    assert.equal(cancelled.requestId, await within(asked.promise, "roots/list asked"));
+    // The cancellation reached the client's handler as an abort.
+    await within(abortedBy.promise, "the roots/list handler aborted");
+    box.close();
     await c.close();
     await h2.close({ timeout: 100 });
   });
 
   test("cancelling the tool call cancels its outstanding client request", async () => {
+    // Raw frames: the point includes that the cancelled tool call gets no response, and the
+    // client drops late answers to requests it cancelled, so only raw frames show it.
     const { c } = await readyAs(h.url, "cancel-chain", ALL);
     c.send({ jsonrpc: "2.0", id: "chain", method: "tools/call", params: { name: "sample", arguments: { q: "x" } } });
     const req = await requestFor(c, "sampling/createMessage");
@@ -962,10 +1174,10 @@ describe("Server to client requests", () => {
   });
 
   test("notifications/roots/list_changed reaches onRootsListChanged with the session", async () => {
-    const { c } = await readyAs(h.url, "roots-changer", ALL);
+    const c = await open(h.url, "roots-changer", { capabilities: ALL });
     rootsChanged.length = 0;
     rootsWaiter = deferred<void>();
-    c.send({ jsonrpc: "2.0", method: "notifications/roots/list_changed" });
+    c.notifyRootsListChanged();
     await within(rootsWaiter.promise, "onRootsListChanged");
     assert.equal(rootsChanged.length, 1);
     assert.equal(rootsChanged[0], sessionNamed(server, "roots-changer"));
@@ -976,35 +1188,46 @@ describe("Server to client requests", () => {
 // ---------------------------------------------------------------------------
 
 describe("list_changed", () => {
+  const LIST_CHANGED = [
+    "notifications/tools/list_changed",
+    "notifications/resources/list_changed",
+    "notifications/prompts/list_changed",
+  ];
+
   async function setup() {
     const server = newServer();
     server.tool("t0", {}, () => "t0");
     server.resource("mem://r0", {}, () => "r0");
     server.prompt("p0", {}, () => "p0");
     const h = start(server);
-    const a = await readyAs(h.url, "lc-a");
+    const a = await open(h.url, "lc-a");
+    const notes = new Inbox(a, LIST_CHANGED);
+    // b stays raw: a client listener gets `params ?? {}`, so only raw frames show that a
+    // list_changed notification carries no params at all.
     const b = (await readyAs(h.url, "lc-b")).c;
-    const u = await RawClient.connect(h.url); // connected, never initialized
+    // u stays raw: connected, never initialized (the client always initializes).
+    const u = await RawClient.connect(h.url);
     return {
       server,
-      init: a.init,
-      a: a.c,
+      a,
+      notes,
       b,
       u,
       async close() {
-        for (const c of [a.c, b, u]) await c.close();
+        notes.close();
+        await a.close();
+        for (const c of [b, u]) await c.close();
         await h.close({ timeout: 100 });
       },
     };
   }
-  const toolNames = async (c: RawClient) =>
-    (await c.request("tools/list")).result.tools.map((t: { name: string }) => t.name).sort();
+  const toolNames = async (c: McpClient) => (await c.listTools()).tools.map((t) => t.name).sort();
 
   test("capabilities carry listChanged: true", async () => {
     const env = await setup();
-    assert.deepEqual(env.init.capabilities.tools, { listChanged: true });
-    assert.deepEqual(env.init.capabilities.prompts, { listChanged: true });
-    assert.equal(env.init.capabilities.resources.listChanged, true);
+    assert.deepEqual(env.a.serverCapabilities.tools, { listChanged: true });
+    assert.deepEqual(env.a.serverCapabilities.prompts, { listChanged: true });
+    assert.equal(env.a.serverCapabilities.resources?.listChanged, true);
     await env.close();
   });
 
@@ -1015,14 +1238,17 @@ describe("list_changed", () => {
       if (kind === "resources") env.server.resource("mem://r1", {}, () => "r1");
       if (kind === "prompts") env.server.prompt("p1", {}, () => "p1");
       const method = `notifications/${kind}/list_changed`;
-      for (const c of [env.a, env.b]) {
-        const note = await c.notification(method);
-        assert.equal(note.params, undefined);
-        await assertNothing(c, (f) => /list_changed$/.test(f.method ?? ""), `exactly one ${method}, no other kind`);
-      }
+      assert.deepEqual(await env.notes.next(method), {});
+      await assertQuiet(env.a, env.notes, isListChanged, `exactly one ${method}, no other kind`);
+      const note = await env.b.notification(method);
+      assert.equal(note.params, undefined);
+      await assertNothing(env.b, (f) => /list_changed$/.test(f.method ?? ""), `exactly one ${method}, no other kind`);
       await assertNothing(env.u, (f) => /list_changed$/.test(f.method ?? ""), "the uninitialized client got nothing");
-      const list = await env.a.request(`${kind}/list`);
-      const names = list.result[kind].map((x: { name: string }) => x.name);
+      const names = kind === "tools"
+        ? (await env.a.listTools()).tools.map((x) => x.name)
+        : kind === "prompts"
+        ? (await env.a.listPrompts()).prompts.map((x) => x.name)
+        : (await env.a.listResources()).resources.map((x) => x.name);
       assert.ok(names.includes(kind === "tools" ? "t1" : kind === "prompts" ? "p1" : "mem://r1"), names.join());
       await env.close();
     });
@@ -1032,30 +1258,30 @@ describe("list_changed", () => {
     const env = await setup();
     const handle = env.server.tool("t2", {}, () => "t2");
     const note = "notifications/tools/list_changed";
-    await env.a.notification(note);
+    await env.notes.next(note);
     await env.b.notification(note);
     assert.deepEqual(await toolNames(env.a), ["t0", "t2"]);
 
     handle.disable();
     assert.equal(handle.enabled, false);
-    await env.a.notification(note);
+    await env.notes.next(note);
     await env.b.notification(note);
     assert.deepEqual(await toolNames(env.a), ["t0"]);
-    const disabled = await env.a.call("t2");
-    assert.equal(disabled.error?.code, ErrorCode.InvalidParams);
+    const disabled = await rejection(env.a.callTool("t2"), "call of disabled t2");
+    assert.equal(disabled.code, ErrorCode.InvalidParams);
 
     handle.enable();
-    await env.a.notification(note);
+    await env.notes.next(note);
     await env.b.notification(note);
     assert.deepEqual(await toolNames(env.a), ["t0", "t2"]);
-    assert.equal((await env.a.call("t2")).result.content[0].text, "t2");
+    assert.equal(textOf(await env.a.callTool("t2")), "t2");
 
     handle.remove();
-    await env.a.notification(note);
+    await env.notes.next(note);
     await env.b.notification(note);
     assert.deepEqual(await toolNames(env.a), ["t0"]);
-    assert.equal((await env.a.call("t2")).error?.code, ErrorCode.InvalidParams);
-    await assertNothing(env.a, isNote(note), "one notification per change");
+    assert.equal((await rejection(env.a.callTool("t2"), "call of removed t2")).code, ErrorCode.InvalidParams);
+    await assertQuiet(env.a, env.notes, note, "one notification per change");
     await assertNothing(env.u, isNote(note), "the uninitialized client got nothing");
     await env.close();
   });
@@ -1064,18 +1290,21 @@ describe("list_changed", () => {
     const env = await setup();
     const r = env.server.resource("mem://r2", {}, () => "r2");
     const p = env.server.prompt("p2", {}, () => "p2");
-    await env.a.notification("notifications/resources/list_changed");
-    await env.a.notification("notifications/prompts/list_changed");
+    await env.notes.next("notifications/resources/list_changed");
+    await env.notes.next("notifications/prompts/list_changed");
     r.disable();
     p.disable();
-    await env.a.notification("notifications/resources/list_changed");
-    await env.a.notification("notifications/prompts/list_changed");
-    const resources = (await env.a.request("resources/list")).result.resources.map((x: { uri: string }) => x.uri);
+    await env.notes.next("notifications/resources/list_changed");
+    await env.notes.next("notifications/prompts/list_changed");
+    const resources = (await env.a.listResources()).resources.map((x) => x.uri);
     assert.deepEqual(resources, ["mem://r0"]);
-    const prompts = (await env.a.request("prompts/list")).result.prompts.map((x: { name: string }) => x.name);
+    const prompts = (await env.a.listPrompts()).prompts.map((x) => x.name);
     assert.deepEqual(prompts, ["p0"]);
-    assert.equal((await env.a.request("resources/read", { uri: "mem://r2" })).error?.code, -32002);
-    assert.equal((await env.a.request("prompts/get", { name: "p2" })).error?.code, ErrorCode.InvalidParams);
+    assert.equal((await rejection(env.a.readResource("mem://r2"), "read of disabled mem://r2")).code, -32002);
+    assert.equal(
+      (await rejection(env.a.getPrompt("p2"), "get of disabled p2")).code,
+      ErrorCode.InvalidParams,
+    );
     await env.close();
   });
 
@@ -1085,11 +1314,14 @@ describe("list_changed", () => {
       env.server.tool(`burst${i}`, {}, () => "b");
       env.server.prompt(`burst${i}`, {}, () => "b");
     }
-    for (const c of [env.a, env.b]) {
-      await c.request("ping");
-      const changes = take(c, (f) => /list_changed$/.test(f.method ?? "")).map((f) => f.method).sort();
-      assert.deepEqual(changes, ["notifications/prompts/list_changed", "notifications/tools/list_changed"]);
-    }
+    const expected = ["notifications/prompts/list_changed", "notifications/tools/list_changed"];
+    await env.a.ping();
+    const changesA = env.notes.notes.filter(isListChanged).map((n) => n.method).sort();
+    env.notes.take(isListChanged);
+    assert.deepEqual(changesA, expected);
+    await env.b.request("ping");
+    const changesB = take(env.b, (f) => /list_changed$/.test(f.method ?? "")).map((f) => f.method).sort();
+    assert.deepEqual(changesB, expected);
     assert.equal((await toolNames(env.a)).length, 6);
     await env.close();
   });
@@ -1099,7 +1331,7 @@ describe("list_changed", () => {
 
 describe("Pagination", () => {
   let h: ServeHandle;
-  let c: RawClient;
+  let c: McpClient;
 
   before(async () => {
     const server = newServer({ pageSize: 2 });
@@ -1110,24 +1342,45 @@ describe("Pagination", () => {
     }
     for (let i = 1; i <= 3; i++) server.resourceTemplate(`tpl${i}://{x}`, {}, () => "x");
     h = start(server);
-    c = (await readyAs(h.url, "pager")).c;
+    c = await open(h.url, "pager");
   });
   after(async () => {
     await c.close();
     await h.close({ timeout: 100 });
   });
 
+  /** One page of `method`, through the client's typed list method. */
+  function page(method: string, cursor: string | undefined): Promise<Page> {
+    const params = cursor === undefined ? undefined : { cursor };
+    if (method === "tools/list") return c.listTools(params);
+    if (method === "prompts/list") return c.listPrompts(params);
+    if (method === "resources/list") return c.listResources(params);
+    if (method === "resources/templates/list") return c.listResourceTemplates(params);
+    throw new Error(`no list method ${method}`);
+  }
+
+  /** Every item of `method`, through the client's listAll* method. */
+  async function all(method: string, key: string): Promise<string[]> {
+    const items: unknown[] = method === "tools/list"
+      ? await c.listAllTools()
+      : method === "prompts/list"
+      ? await c.listAllPrompts()
+      : method === "resources/list"
+      ? await c.listAllResources()
+      : await c.listAllResourceTemplates();
+    return items.map((x) => (x as Record<string, string>)[key]);
+  }
+
   async function walk(method: string, field: string, key: string): Promise<{ pages: string[][]; cursors: string[] }> {
     const pages: string[][] = [];
     const cursors: string[] = [];
     let cursor: string | undefined;
     for (let n = 0; n < 10; n++) {
-      const res = await c.request(method, cursor === undefined ? {} : { cursor });
-      assert.equal(res.error, undefined, JSON.stringify(res.error));
-      pages.push(res.result[field].map((x: Record<string, string>) => x[key]));
-      if (!("nextCursor" in res.result)) return { pages, cursors };
-      assert.equal(typeof res.result.nextCursor, "string");
-      cursor = res.result.nextCursor;
+      const res = await page(method, cursor) as Page & Record<string, unknown>;
+      pages.push((res[field] as Record<string, string>[]).map((x) => x[key]));
+      if (!("nextCursor" in res)) return { pages, cursors };
+      assert.equal(typeof res.nextCursor, "string");
+      cursor = res.nextCursor;
       cursors.push(cursor!);
     }
     throw new Error(`${method} did not end within 10 pages`);
@@ -1138,13 +1391,14 @@ describe("Pagination", () => {
     ["prompts/list", "prompts", "name", [1, 2, 3, 4, 5].map((i) => `prompt${i}`)],
     ["resources/list", "resources", "uri", [1, 2, 3, 4, 5].map((i) => `mem://res${i}`)],
   ];
-  for (const [method, field, key, all] of cases) {
+  for (const [method, field, key, items] of cases) {
     test(`${method}: 3 pages of at most 2, no nextCursor on the last, every item once`, async () => {
       const { pages, cursors } = await walk(method, field, key);
       assert.equal(pages.length, 3);
       assert.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
       assert.equal(cursors.length, 2);
-      assert.deepEqual(pages.flat().sort(), [...all].sort());
+      assert.deepEqual(pages.flat().sort(), [...items].sort());
+      assert.deepEqual(await all(method, key), pages.flat(), "the client's listAll follows the same pages");
     });
   }
 
@@ -1152,12 +1406,13 @@ describe("Pagination", () => {
     const { pages } = await walk("resources/templates/list", "resourceTemplates", "uriTemplate");
     assert.deepEqual(pages.map((p) => p.length), [2, 1]);
     assert.deepEqual(pages.flat().sort(), ["tpl1://{x}", "tpl2://{x}", "tpl3://{x}"]);
+    assert.deepEqual(await all("resources/templates/list", "uriTemplate"), pages.flat());
   });
 
   test("a garbage cursor, another list's cursor and a non-string cursor give -32602", async () => {
-    const toolsCursor = (await c.request("tools/list")).result.nextCursor as string;
-    const promptsCursor = (await c.request("prompts/list")).result.nextCursor as string;
-    const resourcesCursor = (await c.request("resources/list")).result.nextCursor as string;
+    const toolsCursor = (await c.listTools()).nextCursor as string;
+    const promptsCursor = (await c.listPrompts()).nextCursor as string;
+    const resourcesCursor = (await c.listResources()).nextCursor as string;
     const bad: [string, unknown][] = [
       ["tools/list", "%%% not a cursor %%%"],
       ["tools/list", "Zm9v"],
@@ -1171,13 +1426,15 @@ describe("Pagination", () => {
       ["tools/list", { offset: 2 }],
       ["prompts/list", null],
     ];
+    // Through request(): the typed list methods rightly take only a string cursor.
     for (const [method, cursor] of bad) {
-      const res = await c.request(method, { cursor });
-      assert.equal(res.error?.code, ErrorCode.InvalidParams, `${method} with cursor ${JSON.stringify(cursor)}`);
+      const what = `${method} with cursor ${JSON.stringify(cursor)}`;
+      const err = await rejection(c.request(method, { cursor }), what);
+      assert.equal(err.code, ErrorCode.InvalidParams, what);
     }
     // The genuine cursor still works.
-    const page2 = await c.request("tools/list", { cursor: toolsCursor });
-    assert.equal(page2.result.tools.length, 2);
+    const page2 = await c.listTools({ cursor: toolsCursor });
+    assert.equal(page2.tools.length, 2);
   });
 });
 
@@ -1185,7 +1442,7 @@ describe("Pagination", () => {
 
 describe("Tool metadata", () => {
   let h: ServeHandle;
-  let c: RawClient;
+  let c: McpClient;
   const blocks: ContentBlock[] = [
     { type: "text", text: "hello", annotations: { audience: ["assistant"], priority: 0.2 } },
     { type: "image", data: "iVBORw0KGgo=", mimeType: "image/png" },
@@ -1221,7 +1478,7 @@ describe("Tool metadata", () => {
     server.tool("content", {}, () => blocks);
     server.tool("one_block", {}, () => blocks[3]);
     h = start(server);
-    c = (await readyAs(h.url, "meta")).c;
+    c = await open(h.url, "meta");
   });
   after(async () => {
     await c.close();
@@ -1229,8 +1486,8 @@ describe("Tool metadata", () => {
   });
 
   test("title, annotations, icons and _meta appear in tools/list", async () => {
-    const res = await c.request("tools/list");
-    const fancy = res.result.tools.find((t: { name: string }) => t.name === "fancy");
+    const res = await c.listTools();
+    const fancy = res.tools.find((t) => t.name === "fancy");
     assert.deepEqual(fancy, {
       name: "fancy",
       title: "Fancy Tool",
@@ -1246,14 +1503,15 @@ describe("Tool metadata", () => {
       icons: [{ src: "https://example.com/icon.png", mimeType: "image/png", sizes: ["48x48"], theme: "dark" }],
       _meta: { "example.com/owner": "team-a" },
     });
-    const plain = res.result.tools.find((t: { name: string }) => t.name === "content");
+    const plain = res.tools.find((t) => t.name === "content");
+    assert.ok(plain);
     for (const key of ["title", "annotations", "icons", "_meta"]) assert.equal(key in plain, false, key);
   });
 
   test("text, image, audio, resource_link and embedded resource content pass through", async () => {
-    const res = await c.call("content");
-    assert.deepEqual(res.result, { content: blocks });
-    const one = await c.call("one_block");
-    assert.deepEqual(one.result, { content: [blocks[3]] });
+    const res = await c.callTool("content");
+    assert.deepEqual(res, { content: blocks });
+    const one = await c.callTool("one_block");
+    assert.deepEqual(one, { content: [blocks[3]] });
   });
 });
