@@ -135,7 +135,8 @@ export type Classified =
   | { kind: "request"; msg: JsonRpcRequest }
   | { kind: "notification"; msg: JsonRpcNotification }
   | { kind: "response"; id: RequestId; result?: Record<string, unknown>; error?: JsonRpcErrorObject }
-  | { kind: "invalid"; id: RequestId | null; reason: string };
+  | { kind: "invalid"; id: RequestId | null; reason: string }
+  | { kind: "ignored" };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -146,8 +147,8 @@ function isId(v: unknown): v is RequestId {
 }
 
 /**
- * Sorts one parsed JSON value into request, notification, response or
- * invalid, checking only the envelope. Ids must be strings or integers;
+ * Sorts one parsed JSON value into request, notification, response,
+ * invalid, or ignored (an error response with no id), checking only the envelope. Ids must be strings or integers;
  * `params` must be an object when present.
  */
 export function classify(v: unknown): Classified {
@@ -159,6 +160,8 @@ export function classify(v: unknown): Classified {
   }
   const method = v.method;
   if (method === undefined) {
+    // An error response without a usable id answers something unknowable; answering it back could loop forever.
+    if ((id === undefined || id === null) && isObject(v.error)) return { kind: "ignored" };
     if (!idOk) {
       return { kind: "invalid", id: null, reason: "a message needs a method, or a valid id with result or error" };
     }

@@ -847,7 +847,7 @@ export class Session {
     if (Array.isArray(value)) return this.#batch(value);
     const out = this.#handle(value);
     if (out === undefined) return;
-    const id = (value as { id?: unknown }).id;
+    const id = typeof value === "object" && value !== null ? (value as { id?: unknown }).id : undefined;
     const meta = typeof id === "string" || typeof id === "number" ? { responseTo: id } : undefined;
     if (typeof out === "string") this.#send(out, meta);
     else {
@@ -1128,6 +1128,8 @@ export class Session {
       }
       case "invalid":
         return errorFrame(c.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${c.reason}` });
+      case "ignored":
+        return undefined;
     }
   }
 
@@ -1162,10 +1164,10 @@ export class Session {
       if (requested !== undefined && !PER_REQUEST_PROTOCOL_VERSIONS.includes(requested as string)) {
         return errorFrame(id, {
           code: ErrorCode.UnsupportedProtocolVersion,
-          message: `Unsupported protocol version ${JSON.stringify(requested)}; this server speaks ${
+          message: `Unsupported protocol version ${describe(requested)}; this server speaks ${
             PER_REQUEST_PROTOCOL_VERSIONS.join(", ")
           } per request, or ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")} through initialize`,
-          data: { supported: [...PER_REQUEST_PROTOCOL_VERSIONS], requested },
+          data: { supported: [...PER_REQUEST_PROTOCOL_VERSIONS], requested: describe(requested) },
         });
       }
       scope = toScope(meta);
@@ -1295,7 +1297,7 @@ async function elicitOutcome<S extends StandardSchemaV1>(
   if (res.action === "decline" || res.action === "cancel") return { action: res.action };
   throw new McpError(
     ErrorCode.InvalidParams,
-    `The client answered elicitation/create with an unknown action: ${JSON.stringify(res.action)}`,
+    `The client answered elicitation/create with an unknown action: ${describe(res.action)}`,
   );
 }
 
@@ -1608,7 +1610,7 @@ function listResources(server: McpServer, p: Record<string, unknown>, ctx: Conte
 
 function getPrompt(server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
   const prompt = server._prompt(p.name);
-  if (!prompt) throw invalid(`Unknown prompt: ${typeof p.name === "string" ? p.name : JSON.stringify(p.name)}`);
+  if (!prompt) throw invalid(`Unknown prompt: ${describe(p.name)}`);
   const raw = p.arguments ?? {};
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw invalid("prompt arguments must be an object of strings");
@@ -1639,16 +1641,17 @@ function complete(server: McpServer, p: Record<string, unknown>, ctx: Context): 
   let completers: Record<string, Completer> | undefined;
   if (ref.type === "ref/prompt") {
     const prompt = server._prompt(ref.name);
-    if (!prompt) throw invalid(`Unknown prompt: ${String(ref.name)}`);
+    if (!prompt) throw invalid(`Unknown prompt: ${describe(ref.name)}`);
     completers = prompt.complete;
   } else if (ref.type === "ref/resource") {
     const tpl = server._template(ref.uri);
-    if (!tpl) throw invalid(`Unknown resource template: ${String(ref.uri)}`);
+    if (!tpl) throw invalid(`Unknown resource template: ${describe(ref.uri)}`);
     completers = tpl.complete;
   } else {
-    throw invalid(`Unknown completion ref type: ${String(ref.type)}`);
+    throw invalid(`Unknown completion ref type: ${describe(ref.type)}`);
   }
-  const completer = completers?.[arg.name];
+  // Own properties only: "constructor" or "__proto__" must not reach Object.prototype.
+  const completer = completers && Object.hasOwn(completers, arg.name) ? completers[arg.name] : undefined;
   const context = (p.context as Record<string, unknown> | undefined)?.arguments;
   const args = (typeof context === "object" && context !== null ? context : {}) as Record<string, string>;
   return then(completer ? completer(arg.value, { arguments: args, ctx }) : [], (values) => {
@@ -1664,7 +1667,7 @@ const ROUTES: Record<string, Route> = {
 
   "tools/call": (server, p, ctx) => {
     const tool = server._tool(p.name);
-    if (!tool) throw invalid(`Unknown tool: ${typeof p.name === "string" ? p.name : JSON.stringify(p.name)}`);
+    if (!tool) throw invalid(`Unknown tool: ${describe(p.name)}`);
     const args = p.arguments ?? {};
     if (typeof args !== "object" || args === null || Array.isArray(args)) {
       return errorResult(`Invalid arguments for tool ${tool.def.name}: arguments must be an object`);
@@ -1717,7 +1720,7 @@ const ROUTES: Record<string, Route> = {
 
   "logging/setLevel": (_server, p, ctx) => {
     if (typeof p.level !== "string" || levelRank(p.level) < 0) {
-      throw invalid(`Unknown log level ${JSON.stringify(p.level)}; use one of ${LEVELS.join(", ")}`);
+      throw invalid(`Unknown log level ${describe(p.level)}; use one of ${LEVELS.join(", ")}`);
     }
     ctx.session.logLevel = p.level as LoggingLevel;
     return {};
@@ -1827,6 +1830,13 @@ function dress(server: McpServer, method: string, result: unknown): unknown {
   if (hint) (r.ttlMs ??= hint.ttlMs, r.cacheScope ??= hint.cacheScope);
   r._meta = { ...info, ...(r._meta as Record<string, unknown> | undefined) };
   return r;
+}
+
+// Names a client-sent value in an error message without serializing it: it may be huge or nested 100,000 deep.
+function describe(v: unknown): string {
+  if (typeof v === "string") return v.length > 100 ? `${v.slice(0, 100)}…` : v;
+  if (v === null || typeof v !== "object") return String(v);
+  return Array.isArray(v) ? "(an array)" : "(an object)";
 }
 
 function errorResult(text: string): CallToolResult {
