@@ -7,32 +7,12 @@ import { ErrorCode, McpError, McpServer, type ServeHandle, type Session } from "
 import { type CloseInfo, connect, type McpClient, McpClientError, type Progress } from "../client.ts";
 import { createServer } from "../examples/server.ts";
 import type { Frame } from "./helpers.ts";
-import { start } from "./helpers.ts";
+import { deferred, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
 
 const WAIT = 5000;
-
-/** Rejects when `p` does not settle within `ms`. */
-function within<T>(p: Promise<T>, what: string, ms = WAIT): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(v: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** Records every frame each session receives from its client. */
 function record(server: McpServer): Map<Session, Frame[]> {

@@ -166,6 +166,7 @@ export class NetWsClient {
     const u = new URL(url);
     return new Promise((resolve, reject) => {
       const socket = connect({ host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) });
+      socket.setNoDelay(true);
       const c = new NetWsClient(socket);
       const timer = setTimeout(() => (socket.destroy(), reject(new Error("WebSocket upgrade timed out"))), timeout);
       socket.once("error", (e: Error) => (clearTimeout(timer), reject(e)));
@@ -270,7 +271,7 @@ export class NetWsClient {
       const start = off + (masked ? 4 : 0);
       if (b.length < start + len) return;
       const payload = b.slice(start, start + len);
-      if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[off + (i & 3)];
+      if (masked) { for (let i = 0; i < len; i++) payload[i] ^= b[off + (i & 3)]; }
       this.#buf = b.subarray(start + len);
       this.#frame(b[0] & 0x0f, (b[0] & 0x80) !== 0, payload);
     }
@@ -335,5 +336,37 @@ export async function waitFor(cond: () => boolean, what: string, timeout = TIMEO
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A promise with its resolve function outside. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+}
+
+/** A promise to resolve later, from outside. */
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Awaits `p`, failing with a message naming `what` if it has not settled
+ * within `ms` (default 5 s) instead of hanging; the timer is always cleared.
+ * Takes `(p, ms, what)`, `(p, what)` or `(p, what, ms)`.
+ */
+export async function within<T>(p: Promise<T>, a: number | string, b?: number | string): Promise<T> {
+  const ms = typeof a === "number" ? a : typeof b === "number" ? b : TIMEOUT;
+  const what = typeof a === "string" ? a : String(b);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -23,6 +23,7 @@ import { z } from "zod";
 import { ErrorCode, McpError, McpServer } from "../mod.ts";
 import { closeSseStream, httpHandler, mcpHandler } from "../transport_http.ts";
 import { createServer } from "../examples/server.ts";
+import { deferred, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -49,24 +50,6 @@ function listen(
   }
   const s = rt.Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, fetch);
   return { url: new URL(`http://127.0.0.1:${s.addr.port}/mcp`), close: () => s.shutdown() };
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 interface SseEvent {

@@ -12,34 +12,10 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { ErrorCode, McpServer, type ServeHandle } from "../mod.ts";
-import { emptyServer, RawClient, start } from "./helpers.ts";
+import { type Deferred, deferred, emptyServer, RawClient, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(v: T): void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Awaits `p`, failing after `ms`; the timer never outlives the call. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -14,23 +14,12 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode, McpServer } from "../mod.ts";
 import { serveStdio } from "../transport_stdio.ts";
+import { within } from "./helpers.ts";
 
 const TIMEOUT = 5000;
 const runArgs = (file: string) => ("Bun" in globalThis ? ["run", file] : ["run", "-A", file]);
 // The example server over stdio: until examples/server.ts takes --stdio, a fixture that serves createServer() the same way.
 const STDIO_SERVER = [...runArgs("examples/server.ts"), "--stdio"];
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** In-memory stdin/stdout for serveStdio(): write raw bytes in, read lines out. */
 class Pipes {

@@ -29,37 +29,13 @@ import {
   type ServeHandle,
   type Session,
 } from "../mod.ts";
-import { type Frame, RawClient, start } from "./helpers.ts";
+import { type Deferred, deferred, type Frame, RawClient, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Local helpers
 
 function newServer(options: Partial<McpServerOptions> = {}): McpServer {
   return new McpServer({ name: "surface", version: "1.0.0", ...options });
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Awaits `p`, failing after `ms` instead of hanging; the timer is always cleared. */
-async function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const fail = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, fail]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Connects the library's client and initializes with a chosen clientInfo name. */
