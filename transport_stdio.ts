@@ -163,7 +163,12 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     const text = line.endsWith("\r") ? line.slice(0, -1) : line;
     if (!text.trim()) return;
     if (text.length > maxBytes) return tooLong();
-    session.receive(text);
+    try {
+      session.receive(text);
+    } catch (e) {
+      // One bad message must not end the read loop, and with it the server.
+      console.error(`mcp stdio: internal error on a message (${(e as Error)?.message ?? e})`);
+    }
   }
 
   function tooLong(): void {

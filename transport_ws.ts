@@ -183,7 +183,12 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     conn.alive = true;
     if (typeof data !== "string") return conn.close(1003, "binary frames are not supported; send JSON-RPC as text");
     if (tooBig(data)) return conn.close(1009, `message larger than ${maxMessageBytes} bytes`);
-    conn.session?.receive(data);
+    try {
+      conn.session?.receive(data);
+    } catch {
+      // A fault in the dispatcher costs this connection, not the process (Deno exits on an uncaught event error).
+      conn.close(1011, "internal error");
+    }
   }
 
   function gone(conn: Conn): void {
