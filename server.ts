@@ -134,6 +134,13 @@ export interface McpServerOptions {
   /** Called when a client sends `notifications/roots/list_changed`. */
   onRootsListChanged?: (session: Session) => void;
   /**
+   * Kinds to advertise even while none is registered, for servers that
+   * register tools, resources or prompts after clients connect: a client is
+   * only told of kinds (and their list changes) that `initialize` advertised.
+   * Default: what is registered at the time.
+   */
+  capabilities?: { tools?: boolean; resources?: boolean; prompts?: boolean };
+  /**
    * Key that signs `requestState` in 2026-07-28 multi round-trip requests.
    * Give every instance behind one load balancer the same secret; random per
    * process by default.
@@ -536,11 +543,13 @@ export class McpServer {
 
   /** Capabilities as sent in the `initialize` result. */
   get capabilities(): Record<string, unknown> {
+    const declared = this.options.capabilities ?? {};
     const caps: Record<string, unknown> = { logging: {} };
-    if (this.#tools.size) caps.tools = { listChanged: true };
-    if (this.#resources.size || this.#templates.size) caps.resources = { subscribe: true, listChanged: true };
-    if (this.#prompts.size) caps.prompts = { listChanged: true };
-    if (this.#prompts.size || this.#templates.size) caps.completions = {};
+    if (this.#tools.size || declared.tools) caps.tools = { listChanged: true };
+    const resources = this.#resources.size || this.#templates.size || declared.resources;
+    if (resources) caps.resources = { subscribe: true, listChanged: true };
+    if (this.#prompts.size || declared.prompts) caps.prompts = { listChanged: true };
+    if (this.#prompts.size || this.#templates.size || declared.prompts || declared.resources) caps.completions = {};
     return caps;
   }
 

@@ -2,7 +2,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { ErrorCode, LATEST_PROTOCOL_VERSION, type ServeHandle, SUPPORTED_PROTOCOL_VERSIONS } from "../mod.ts";
+import {
+  ErrorCode,
+  LATEST_PROTOCOL_VERSION,
+  McpServer,
+  type ServeHandle,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "../mod.ts";
 import { emptyServer, RawClient, start } from "./helpers.ts";
 
 describe("handshake and envelope", () => {
@@ -28,6 +34,28 @@ describe("handshake and envelope", () => {
       assert.equal(res.result.capabilities.prompts, undefined, "no prompts registered, no prompts capability");
       await c.close();
     }
+  });
+
+  test("capabilities can be declared before anything is registered, and list changes then reach the client", async () => {
+    const server = new McpServer({ name: "late", version: "1", capabilities: { tools: true } });
+    const h2 = start(server);
+    const c = await RawClient.ready(h2.url);
+    const init = await RawClient.connect(h2.url);
+    const res = await init.request("initialize", {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    assert.deepEqual(res.result.capabilities.tools, { listChanged: true });
+    assert.equal(res.result.capabilities.prompts, undefined);
+    server.tool("arrived", {}, () => "x");
+    await c.notification("notifications/tools/list_changed");
+    server.prompt("p", {}, () => "x"); // prompts were not advertised: no notification
+    await c.request("ping");
+    assert.equal(c.frames.filter((f) => f.method === "notifications/prompts/list_changed").length, 0);
+    await init.close();
+    await c.close();
+    await h2.close({ timeout: 100 });
   });
 
   test("an unsupported version is answered with the latest", async () => {
