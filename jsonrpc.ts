@@ -183,14 +183,20 @@ export function classify(v: unknown): Classified {
   return { kind: "request", msg: v as unknown as JsonRpcRequest };
 }
 
+// Ids are strings or safe integers (classify() checks): an integer prints as itself, without JSON.stringify.
+/** @internal An id as JSON. */
+export function idJson(id: RequestId | null): string {
+  return typeof id === "number" ? `${id}` : JSON.stringify(id);
+}
+
 /** Serializes a successful response. */
 export function resultFrame(id: RequestId, result: unknown): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result)}}`;
+  return `{"jsonrpc":"2.0","id":${idJson(id)},"result":${JSON.stringify(result)}}`;
 }
 
 /** Serializes an error response. */
 export function errorFrame(id: RequestId | null, error: JsonRpcErrorObject): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`;
+  return `{"jsonrpc":"2.0","id":${idJson(id)},"error":${JSON.stringify(error)}}`;
 }
 
 /** Serializes a notification. */

@@ -40,8 +40,13 @@ export class StateSealer {
   }
 
   /** A digest that binds a state to one call by one caller. */
-  async binding(parts: unknown[]): Promise<string> {
-    const digest = await crypto.subtle.digest("SHA-256", enc.encode(JSON.stringify(parts)));
+  binding(parts: unknown[]): Promise<string> {
+    return this.bindingOf(JSON.stringify(parts));
+  }
+
+  /** {@linkcode binding} of parts already serialized with JSON.stringify. */
+  async bindingOf(partsJson: string): Promise<string> {
+    const digest = await crypto.subtle.digest("SHA-256", enc.encode(partsJson));
     return b64url(new Uint8Array(digest));
   }
 

@@ -10,6 +10,7 @@ import {
   classify,
   ErrorCode,
   errorFrame,
+  idJson,
   type JsonRpcErrorObject,
   type JsonRpcNotification,
   type JsonRpcRequest,
@@ -1369,7 +1370,7 @@ function then<T, R>(v: T | PromiseLike<T>, f: (v: T) => R | PromiseLike<R>): R |
 
 // Routes return either a result object or an already-serialized JSON string (cached lists).
 function responseFrame(id: RequestId, result: unknown): string {
-  if (typeof result === "string") return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${result}}`;
+  if (typeof result === "string") return `{"jsonrpc":"2.0","id":${idJson(id)},"result":${result}}`;
   try {
     return resultFrame(id, result);
   } catch (e) {
@@ -1583,7 +1584,10 @@ function thrown(e: unknown): CallToolResult {
 // Errors a client must see as JSON-RPC errors even when a tool throws them.
 const PROTOCOL_ERRORS = new Set<number>([ErrorCode.MissingClientCapability, -32042]);
 
-function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | PromiseLike<CallToolResult> {
+function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | string | PromiseLike<CallToolResult> {
+  // The common case, text out and no output schema: serialize the result here. A string is cheaper to
+  // stringify than the object around it, and responseFrame() and dress() take serialized results as they are.
+  if (typeof out === "string" && !tool.output) return `{"content":[{"type":"text","text":${JSON.stringify(out)}}]}`;
   const result = toCallToolResult(out);
   if (!tool.output || result.isError) return result;
   const name = tool.def.name;
@@ -1784,7 +1788,7 @@ function modern(route: Route, server: McpServer, p: Record<string, unknown>, ctx
   return then(route(server, p, ctx), (r) => dress(server, ctx.method, r));
 }
 
-async function roundTrip(route: Route, server: McpServer, p: Record<string, unknown>, ctx: Context): Promise<unknown> {
+function roundTrip(route: Route, server: McpServer, p: Record<string, unknown>, ctx: Context): unknown {
   const sealer = server._sealer;
   let principal: string;
   try {
@@ -1792,48 +1796,68 @@ async function roundTrip(route: Route, server: McpServer, p: Record<string, unkn
   } catch {
     principal = String(ctx.auth);
   }
-  const binding = await sealer.binding([ctx.method, p.name ?? p.uri ?? null, p.arguments ?? null, principal]);
-  let responses: Record<string, unknown> = {};
-  if (p.requestState !== undefined) responses = (await sealer.open(p.requestState, binding)).r;
+  // The digest is only needed to open a requestState or to seal one: most calls do neither. The
+  // parts are serialized now, before the handler can touch the arguments.
+  const parts = JSON.stringify([ctx.method, p.name ?? p.uri ?? null, p.arguments ?? null, principal]);
+  let binding: string | undefined;
+  const bind = async () => (binding ??= await sealer.bindingOf(parts));
+  let given: Record<string, unknown> | undefined;
   if (p.inputResponses !== undefined) {
-    const given = p.inputResponses;
-    if (typeof given !== "object" || given === null || Array.isArray(given)) {
-      throw invalid("inputResponses must be an object");
+    const g = p.inputResponses;
+    if (typeof g !== "object" || g === null || Array.isArray(g)) throw invalid("inputResponses must be an object");
+    given = g as Record<string, unknown>;
+  }
+  // Runs the route with the answers so far; synchronous when the route is and nothing was asked.
+  const run = (responses: Record<string, unknown>): unknown => {
+    const mrtr: Mrtr = { responses, asked: {}, next: 0 };
+    ctx._mrtr = mrtr;
+    const asked = () => Object.keys(mrtr.asked).length > 0;
+    const inputRequired = async () => {
+      // Whatever the handler still runs belongs to a round that is over.
+      ctx._abort(new DOMException("input required from the client", "AbortError"));
+      const requestState = await sealer.seal({
+        b: await bind(),
+        r: responses,
+        e: Date.now() + (server.options.requestStateTtl ?? 600_000),
+      });
+      return dress(server, ctx.method, { resultType: "input_required", inputRequests: mrtr.asked, requestState });
+    };
+    let out: unknown;
+    try {
+      out = route(server, p, ctx);
+    } catch (e) {
+      if (!asked()) throw e;
+      return inputRequired();
     }
-    responses = { ...responses, ...given };
-  }
-  const mrtr: Mrtr = { responses, asked: {}, next: 0 };
-  ctx._mrtr = mrtr;
-  let result: unknown;
-  try {
-    result = await route(server, p, ctx);
-  } catch (e) {
-    if (!Object.keys(mrtr.asked).length) throw e;
-  }
-  if (Object.keys(mrtr.asked).length) {
-    // Whatever the handler still runs belongs to a round that is over.
-    ctx._abort(new DOMException("input required from the client", "AbortError"));
-    const requestState = await sealer.seal({
-      b: binding,
-      r: responses,
-      e: Date.now() + (server.options.requestStateTtl ?? 600_000),
-    });
-    return dress(server, ctx.method, { resultType: "input_required", inputRequests: mrtr.asked, requestState });
-  }
-  return dress(server, ctx.method, result);
+    if (!isThenable(out)) return asked() ? inputRequired() : dress(server, ctx.method, out);
+    return Promise.resolve(out).then(
+      (r) => (asked() ? inputRequired() : dress(server, ctx.method, r)),
+      (e) => {
+        if (!asked()) throw e;
+        return inputRequired();
+      },
+    );
+  };
+  if (p.requestState === undefined) return run({ ...given });
+  return bind().then((b) => sealer.open(p.requestState, b)).then((state) => run({ ...state.r, ...given }));
 }
+
+// serverInfo never changes after construction: its _meta is serialized once per server.
+const infoMetaJson = new WeakMap<McpServer, string>();
 
 function dress(server: McpServer, method: string, result: unknown): unknown {
   const kind = CACHED[method];
   const hint = kind ? server.options.cache?.[kind] ?? DEFAULT_LIST_CACHE : undefined;
-  const info = { [META.serverInfo]: server.serverInfo };
   if (typeof result === "string") {
-    // A cached list, already serialized: splice the extra fields in front.
+    // A cached list or a text tool result, already serialized: splice the extra fields in front.
+    let meta = infoMetaJson.get(server);
+    if (meta === undefined) infoMetaJson.set(server, meta = JSON.stringify({ [META.serverInfo]: server.serverInfo }));
     const extra = `"resultType":"complete",${
       hint ? `"ttlMs":${hint.ttlMs},"cacheScope":"${hint.cacheScope}",` : ""
-    }"_meta":${JSON.stringify(info)}`;
+    }"_meta":${meta}`;
     return result === "{}" ? `{${extra}}` : `{${extra},${result.slice(1)}`;
   }
+  const info = { [META.serverInfo]: server.serverInfo };
   const r = { ...(result as Record<string, unknown>) };
   r.resultType ??= "complete";
   if (hint) (r.ttlMs ??= hint.ttlMs, r.cacheScope ??= hint.cacheScope);
