@@ -263,6 +263,11 @@ export interface ConnectOptions {
   /** Answers `roots/list`; giving it declares the `roots` capability. */
   onListRoots?: (ctx: HandlerContext) => Root[] | Promise<Root[]>;
   /**
+   * Answers any other request from the server (its result, or a thrown
+   * error); declares no capability. Default: `-32601` Method not found.
+   */
+  onRequest?: (method: string, params: Record<string, unknown>, ctx: HandlerContext) => unknown;
+  /**
    * Reconnects when the connection is lost (not after {@linkcode McpClient.close}),
    * with exponential backoff: initializes again, subscribes again and
    * restores the log level. Requests in flight at the loss reject; requests
@@ -282,8 +287,8 @@ export interface ConnectOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Receives the params of a notification. */
-export type NotificationListener = (params: Record<string, unknown>) => void;
+/** Receives the params of a notification (`{}` when it had none), and the whole message. */
+export type NotificationListener = (params: Record<string, unknown>, message: JsonRpcNotification) => void;
 
 /**
  * A connected MCP client, from {@linkcode connect}. Every request method
@@ -880,7 +885,7 @@ class Client implements McpClient {
     }
     for (const l of [...this.#listeners.get(msg.method) ?? []]) {
       try {
-        l(p);
+        l(p, msg);
       } catch (e) {
         this.#report(e);
       }
@@ -905,6 +910,9 @@ class Client implements McpClient {
     } else if (method === "roots/list" && o.onListRoots) {
       const f = o.onListRoots;
       run = async (ctx) => ({ roots: await f(ctx) });
+    } else if (o.onRequest) {
+      const f = o.onRequest;
+      run = (ctx) => f(method, params, ctx);
     }
     if (!run) {
       return send(errorFrame(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` }));

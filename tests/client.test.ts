@@ -346,12 +346,13 @@ describe("client against the example server", () => {
   test("on(): list_changed notifications, other notifications, and off()", async () => {
     const [client, name] = await open("notify");
     const tools = deferred<Record<string, unknown>>();
+    const toolsMessage = deferred<Record<string, unknown>>();
     const prompts = deferred();
     const resources = deferred();
     const custom = deferred<Record<string, unknown>>();
     let removed = 0;
     const offRemoved = client.on("notifications/tools/list_changed", () => removed++);
-    client.on("notifications/tools/list_changed", (p) => tools.resolve(p));
+    client.on("notifications/tools/list_changed", (p, msg) => (tools.resolve(p), toolsMessage.resolve({ ...msg })));
     client.on("notifications/prompts/list_changed", () => prompts.resolve());
     client.on("notifications/resources/list_changed", () => resources.resolve());
     client.on("notifications/custom", (p) => custom.resolve(p));
@@ -361,6 +362,8 @@ describe("client against the example server", () => {
     const resource = server.resource("temp://r", {}, () => "");
     try {
       assert.deepEqual(await within(tools.promise, "tools/list_changed"), {});
+      // The whole message tells a notification without params from one with {}.
+      assert.deepEqual(await toolsMessage.promise, { jsonrpc: "2.0", method: "notifications/tools/list_changed" });
       await within(prompts.promise, "prompts/list_changed");
       await within(resources.promise, "resources/list_changed");
       assert.equal(removed, 0, "the listener that was switched off did not run");
@@ -437,6 +440,32 @@ describe("client against the example server", () => {
     // Through a tool: the server sees no capability and the tool reports it.
     const res = await client.callTool("greet_user");
     assert.equal(res.isError, true);
+  });
+
+  test("onRequest answers other server requests, with a result or an error", async () => {
+    const name = "onrequest";
+    const client = await connect(h.url, {
+      clientInfo: { name, version: "1" },
+      onRequest(method, params) {
+        if (method === "custom/fail") throw new McpError(-32099, "nope");
+        return { echoed: method, params };
+      },
+    });
+    try {
+      const session = sessionOf(server, name);
+      assert.deepEqual(await within(session.request("custom/thing", { a: 1 }), "custom/thing"), {
+        echoed: "custom/thing",
+        params: { a: 1 },
+      });
+      await assert.rejects(
+        within(session.request("custom/fail", {}), "custom/fail"),
+        (e: McpError) => e.code === -32099,
+      );
+      // Sampling still needs its own handler and capability: onRequest declares none.
+      assert.equal(session.clientCapabilities.sampling, undefined);
+    } finally {
+      await client.close();
+    }
   });
 
   test("handler errors become JSON-RPC errors; the server's cancellation aborts a handler", async () => {
