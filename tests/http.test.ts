@@ -5,16 +5,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.d.ts"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/websocket.d.ts"
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -24,6 +21,7 @@ import { ErrorCode, McpError, McpServer } from "../mod.ts";
 import { closeSseStream, httpHandler, mcpHandler } from "../transport_http.ts";
 import { createServer } from "../examples/server.ts";
 import { deferred, within } from "./helpers.ts";
+import { newSdkClient } from "./sdk_client.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -196,23 +194,6 @@ class HttpClient {
     const res = await fetch(this.url, { method: "DELETE", headers: { "mcp-session-id": this.sessionId } });
     await res.body?.cancel();
   }
-}
-
-function newSdkClient(): Client {
-  const client = new Client({ name: "sdk-http-test", version: "1.0.0" }, {
-    capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } },
-  });
-  client.setRequestHandler(ElicitRequestSchema, () => ({ action: "accept", content: { name: "Ada" } }));
-  client.setRequestHandler(CreateMessageRequestSchema, (req) => {
-    const first = req.params.messages[0].content as { type: string; text: string };
-    return {
-      role: "assistant",
-      model: "test-model",
-      content: { type: "text", text: `summary of ${first.text.length} chars` },
-    };
-  });
-  client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
-  return client;
 }
 
 // ---------------------------------------------------------------------------

@@ -10,9 +10,6 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -21,26 +18,7 @@ import { z } from "zod";
 import type { ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
 import { start } from "./helpers.ts";
-
-function newClient(): Client {
-  const client = new Client({ name: "sdk-test", version: "1.0.0" }, {
-    capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } },
-  });
-  client.setRequestHandler(ElicitRequestSchema, (req) => {
-    assert.equal(req.params.mode ?? "form", "form");
-    return { action: "accept", content: { name: "Ada" } };
-  });
-  client.setRequestHandler(CreateMessageRequestSchema, (req) => {
-    const first = req.params.messages[0].content as { type: string; text: string };
-    return {
-      role: "assistant",
-      model: "test-model",
-      content: { type: "text", text: `summary of ${first.text.length} chars` },
-    };
-  });
-  client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
-  return client;
-}
+import { newSdkClient } from "./sdk_client.ts";
 
 describe("official SDK client over WebSocket", () => {
   let h: ServeHandle;
@@ -49,7 +27,7 @@ describe("official SDK client over WebSocket", () => {
   before(async () => {
     server = createServer();
     h = start(server);
-    client = newClient();
+    client = newSdkClient();
     await client.connect(new WebSocketClientTransport(h.url));
   });
   after(async () => {

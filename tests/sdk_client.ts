@@ -1,0 +1,34 @@
+// The official SDK client as the tests use it: every client capability declared, with fixed answers.
+// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
+// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+
+/**
+ * A client that accepts elicitation with `{ name: "Ada" }` (form mode only), answers sampling with a summary
+ * naming the prompt's length, and lists one root, `file:///work`.
+ */
+export function newSdkClient(name = "sdk-test"): Client {
+  const client = new Client({ name, version: "1.0.0" }, {
+    capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } },
+  });
+  client.setRequestHandler(ElicitRequestSchema, (req) => {
+    if ((req.params.mode ?? "form") !== "form") throw new Error(`unexpected elicitation mode ${req.params.mode}`);
+    return { action: "accept", content: { name: "Ada" } };
+  });
+  client.setRequestHandler(CreateMessageRequestSchema, (req) => {
+    const first = req.params.messages[0].content as { type: string; text: string };
+    return {
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: `summary of ${first.text.length} chars` },
+    };
+  });
+  client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
+  return client;
+}
