@@ -287,6 +287,9 @@ export interface ConnectOptions {
   onError?: (error: unknown) => void;
 }
 
+// setTimeout fires at once beyond 2^31 - 1 ms; a longer limit is as good as none.
+const MAX_TIMER = 2_147_483_647;
+
 /** Receives the params of a notification (`{}` when it had none), and the whole message. */
 export type NotificationListener = (params: Record<string, unknown>, message: JsonRpcNotification) => void;
 
@@ -607,7 +610,7 @@ class Client implements McpClient {
           reject(
             new McpClientError(ErrorCode.RequestTimeout, `Connecting to ${this.#url} timed out after ${timeout} ms`),
           );
-        }, timeout);
+        }, Math.min(timeout, MAX_TIMER));
       }
       if (signal) {
         onAbort = () => reject(abortReason(signal));
@@ -1000,7 +1003,7 @@ class Client implements McpClient {
               method,
             ),
           );
-        }, timeout);
+        }, Math.min(timeout, MAX_TIMER));
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(id, p);

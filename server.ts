@@ -126,7 +126,7 @@ export interface McpServerOptions {
   pageSize?: number;
   /** Milliseconds a handler may run before it is aborted and answered with a timeout error. Default 0: no limit. */
   requestTimeout?: number;
-  /** Milliseconds to wait for the client's answer to a sampling, elicitation or roots request. Default 60,000. */
+  /** Milliseconds to wait for the client's answer to a sampling, elicitation or roots request; 0 waits forever. Default 60,000. */
   clientRequestTimeout?: number;
   /** Requests one connection may have in flight; more are refused with an error. Default 64. */
   maxInFlight?: number;
@@ -764,7 +764,7 @@ interface InFlight {
 interface Outbound {
   resolve(v: Record<string, unknown>): void;
   reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer?: ReturnType<typeof setTimeout>;
   cleanup?: () => void;
 }
 
@@ -863,7 +863,7 @@ export class Session {
     else {
       out.then((f) => {
         if (f !== undefined) this.#send(f, meta);
-        else if (meta) this.#channel.noResponse?.(meta.responseTo);
+        else if (meta) this.#noResponse(meta.responseTo);
       });
     }
   }
@@ -983,7 +983,7 @@ export class Session {
       const o: Outbound = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: later(() => {
           this.#outbound.delete(id);
           o.cleanup?.();
           this.notify("notifications/cancelled", { requestId: id, reason: "timed out" }, relatedTo);
@@ -1073,6 +1073,14 @@ export class Session {
     }
   }
 
+  #noResponse(id: RequestId): void {
+    try {
+      this.#channel.noResponse?.(id);
+    } catch {
+      // The transport is gone; there is nobody left to tell.
+    }
+  }
+
   #wakeIdle(): void {
     if (this.#inflight.size) return;
     const waiters = this.#idleWaiters;
@@ -1106,7 +1114,7 @@ export class Session {
     Promise.all(outs).then((frames) => {
       const present = frames.filter((f): f is string => f !== undefined);
       if (present.length) this.#send(`[${present.join(",")}]`, { responseTo: ids });
-      else for (const id of ids) this.#channel.noResponse?.(id);
+      else for (const id of ids) this.#noResponse(id);
     });
   }
 
@@ -1229,7 +1237,7 @@ export class Session {
         this.#wakeIdle();
       };
       if (timeout > 0 && method !== "subscriptions/listen") {
-        f.timer = setTimeout(() => {
+        f.timer = later(() => {
           finish(
             errorFrame(id, {
               code: ErrorCode.RequestTimeout,
@@ -1357,6 +1365,14 @@ class InputRequired extends Error {
     super("input required from the client");
     this.name = "InputRequired";
   }
+}
+
+/**
+ * A timer for a limit in milliseconds; none for 0 or Infinity. setTimeout
+ * fires at once beyond 2^31 - 1 ms, so longer limits are clamped to that.
+ */
+function later(fn: () => void, ms: number): ReturnType<typeof setTimeout> | undefined {
+  return ms > 0 && ms !== Infinity ? setTimeout(fn, Math.min(ms, 2_147_483_647)) : undefined;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -173,6 +173,8 @@ interface Route {
 
 interface HttpSession {
   token: string;
+  /** Who opened it (the `authenticate` result, serialized). */
+  principal: string;
   session: Session;
   owners: Map<RequestId, Route>;
   streams: Map<number, Stream>;
@@ -218,6 +220,15 @@ function isRefusal(text: string): boolean {
     return typeof v === "object" && v !== null && v.id === null && "error" in v;
   } catch {
     return false;
+  }
+}
+
+// The authenticate result as a comparable key; sessions are bound to it.
+function principalOf(auth: unknown): string {
+  try {
+    return JSON.stringify(auth) ?? "";
+  } catch {
+    return String(auth);
   }
 }
 
@@ -294,6 +305,7 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     const standalone: Stream = { num: 0, standalone: true, done: false, retained: 0, delivered: 0 };
     const hs: HttpSession = {
       token,
+      principal: principalOf(auth),
       session: undefined as unknown as Session,
       owners: new Map(),
       streams: new Map(),
@@ -530,15 +542,19 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     const reader = req.body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBody) {
-        await reader.cancel().catch(() => {});
-        return rpcError(413, ErrorCode.InvalidRequest, `Request body larger than ${maxBody} bytes`);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > maxBody) {
+          await reader.cancel().catch(() => {});
+          return rpcError(413, ErrorCode.InvalidRequest, `Request body larger than ${maxBody} bytes`);
+        }
+        chunks.push(value);
       }
-      chunks.push(value);
+    } catch {
+      return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the request body could not be read");
     }
     const all = new Uint8Array(size);
     let at = 0;
@@ -546,13 +562,16 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     return new TextDecoder().decode(all);
   }
 
-  function findSession(req: Request): HttpSession | Response {
+  function findSession(req: Request, auth: unknown): HttpSession | Response {
     const token = req.headers.get("mcp-session-id");
     if (!token) {
       return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the Mcp-Session-Id header is required");
     }
     const hs = sessions.get(token);
-    if (!hs) return rpcError(404, ErrorCode.InvalidRequest, "Session not found: initialize a new session");
+    // A session belongs to whoever opened it: another principal holding its id does not find it.
+    if (!hs || (options.authenticate && principalOf(auth) !== hs.principal)) {
+      return rpcError(404, ErrorCode.InvalidRequest, "Session not found: initialize a new session");
+    }
     const version = req.headers.get("mcp-protocol-version");
     if (version !== null && !versions.has(version)) {
       return rpcError(
@@ -574,6 +593,9 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     }
     const body = await readBody(req);
     if (body instanceof Response) return body;
+    if (closing) {
+      return rpcError(503, ErrorCode.ConnectionClosed, "The server is shutting down", { "Retry-After": "5" });
+    }
     let value: unknown;
     try {
       value = JSON.parse(body);
@@ -632,7 +654,7 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
       hs = newSession(auth);
       created = true;
     } else {
-      const found = findSession(req);
+      const found = findSession(req, auth);
       if (found instanceof Response) return found;
       hs = found;
     }
@@ -765,27 +787,37 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     const early: string[] = [];
     let response: string | undefined;
     let write: ((text: string) => void) | undefined;
+    // Ends the response body once, with the last frame if any; the client may have gone, so nothing here throws.
     let done: ((text: string | undefined) => void) | undefined;
+    const finish = (text: string | undefined) => {
+      const d = done;
+      done = undefined;
+      d?.(text);
+    };
     const session = server.connect({
       send(text, meta) {
         if (meta?.responseTo === id && id !== undefined) {
           response = text;
-          done?.(text);
+          finish(text);
         } else if (write) write(text);
         else early.push(text);
       },
       close() {
-        done?.(undefined);
+        // Shutdown: a request still unanswered gets an error rather than an empty body.
+        if (id !== undefined && response === undefined) {
+          finish(errorFrame(id, { code: ErrorCode.ConnectionClosed, message: "The server is shutting down" }));
+        } else finish(undefined);
       },
       noResponse() {
-        done?.(undefined);
+        finish(undefined);
       },
     }, { auth, transport: "http" });
     transients.add(session);
     const end = () => (transients.delete(session), session.closed());
     session.receiveValue(msg);
     if (id === undefined) return (end(), new Response(null, { status: 202 }));
-    if (response !== undefined) {
+    // Answered at once: JSON, unless the client takes only SSE (errors are JSON with their status either way).
+    if (response !== undefined && (accept.json || statusOf(response) !== 200)) {
       end();
       return new Response(response, { status: statusOf(response), headers: { "content-type": "application/json" } });
     }
@@ -795,11 +827,13 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
           start(c) {
             done = (text) => {
               end();
-              if (text !== undefined) c.enqueue(enc.encode(text));
-              c.close();
+              try {
+                if (text !== undefined) c.enqueue(enc.encode(text));
+                c.close();
+              } catch { /* the client hung up */ }
             };
           },
-          cancel: end,
+          cancel: () => (done = undefined, end()),
         }),
         { status: 200, headers: { "content-type": "application/json" } },
       );
@@ -808,7 +842,11 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
     return new Response(
       new ReadableStream<Uint8Array>({
         start(c) {
-          write = (text) => c.enqueue(enc.encode(`id: ${++n}\n${sseData(text)}\n\n`));
+          write = (text) => {
+            try {
+              c.enqueue(enc.encode(`id: ${++n}\n${sseData(text)}\n\n`));
+            } catch { /* the client hung up */ }
+          };
           for (const t of early.splice(0)) write(t);
           done = (text) => {
             if (text !== undefined) write!(text);
@@ -816,20 +854,22 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
             end();
             try {
               c.close();
-            } catch { /* cancelled */ }
+            } catch { /* the client hung up */ }
           };
+          if (response !== undefined) finish(response);
         },
-        cancel: end, // the client hung up: abort the handler, end a listen without a result
+        // The client hung up: abort the handler, end a listen without a result.
+        cancel: () => (done = undefined, write = undefined, end()),
       }),
       { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } },
     );
   }
 
-  function get(req: Request, bunServer?: BunHttpServerLike): Response {
+  function get(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Response {
     if (!accepts(req).sse) {
       return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: a GET stream needs Accept: text/event-stream");
     }
-    const found = findSession(req);
+    const found = findSession(req, auth);
     if (found instanceof Response) return found;
     const hs = found;
     const last = req.headers.get("last-event-id");
@@ -881,9 +921,13 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
       }
       const checked = await checkRequest(req, originAllowed, options);
       if (checked instanceof Response) return checked;
+      // Re-check: authenticate may have awaited while close() began.
+      if (closing && method !== "DELETE") {
+        return rpcError(503, ErrorCode.ConnectionClosed, "The server is shutting down", { "Retry-After": "5" });
+      }
       if (method === "POST") return await post(req, checked.auth, bunServer);
-      if (method === "GET") return get(req, bunServer);
-      const found = findSession(req);
+      if (method === "GET") return get(req, checked.auth, bunServer);
+      const found = findSession(req, checked.auth);
       if (found instanceof Response) return found;
       found.end("The client ended the session");
       return new Response(null, { status: 200 });

@@ -223,6 +223,9 @@ describe("client against the example server", () => {
     // The handler needs at least 200 ms; a 50 ms default would fail it, the override does not.
     const ok = await fast.callTool("slow", { ms: 200, steps: 1 }, { timeout: WAIT });
     assert.deepEqual(ok.content, [{ type: "text", text: "waited 200 ms" }]);
+    // Beyond setTimeout's 2^31 - 1 ms a timer fires at once; a long limit must still mean "wait".
+    const long = await fast.callTool("echo", { text: "patient" }, { timeout: 3_000_000_000 });
+    assert.deepEqual(long.content, [{ type: "text", text: "patient" }]);
   });
 
   test("resources: list, templates, read, not found", async () => {

@@ -370,3 +370,10 @@ export async function within<T>(p: Promise<T>, a: number | string, b?: number | 
     clearTimeout(timer);
   }
 }
+
+/** Splits an SSE body into the JSON messages of its data events. */
+export function sseMessages(body: string): Frame[] {
+  return body.split("\n\n").map((ev) =>
+    ev.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n")
+  ).filter((d) => d).map((d) => JSON.parse(d));
+}

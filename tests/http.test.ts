@@ -20,7 +20,7 @@ import { z } from "zod";
 import { ErrorCode, McpError, McpServer } from "../mod.ts";
 import { closeSseStream, httpHandler, mcpHandler } from "../transport_http.ts";
 import { createServer } from "../examples/server.ts";
-import { deferred, within } from "./helpers.ts";
+import { deferred, sseMessages, within } from "./helpers.ts";
 import { newSdkClient } from "./sdk_client.ts";
 
 // ---------------------------------------------------------------------------
@@ -840,5 +840,168 @@ describe("one McpServer over WebSocket and HTTP at once", () => {
       await mcp.close({ timeout: 100 });
       await l.close();
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Faults a review found, each proved by one of these first.
+
+describe("Streamable HTTP: review regressions", () => {
+  const modern = (id: number, name = "wait_abort") => ({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: {
+      name,
+      arguments: {},
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  });
+  const postModern = (body: unknown, accept = "application/json") =>
+    new Request("http://127.0.0.1/mcp", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept,
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+      },
+      body: JSON.stringify(body),
+    });
+  function fixture(options: Parameters<typeof httpHandler>[1] = {}) {
+    const server = new McpServer({ name: "review", version: "1" });
+    const started = deferred();
+    server.tool("wait_abort", {}, (_a, ctx) =>
+      new Promise((_r, reject) => {
+        started.resolve();
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+      }));
+    server.tool("whoami", {}, (_a, ctx) => JSON.stringify(ctx.auth ?? null));
+    server.tool("quick", {}, () => "quick");
+    return { server, started, h: httpHandler(server, { keepAlive: 0, ...options }) };
+  }
+
+  test("a client that hangs up on a JSON-only stateless response does not crash the server", async () => {
+    const { started, h } = fixture();
+    const res = (await h.fetch(postModern(modern(1))))!;
+    await within(started.promise, 5000, "the handler starts");
+    await res.body!.cancel();
+    // The aborted handler settles after the hang-up; the server must stay up and answer.
+    const next = (await h.fetch(postModern(modern(2, "quick"))))!;
+    assert.equal((await next.json()).result.content[0].text, "quick");
+    // Yield one macrotask (no delay): runtimes report an unhandled rejection at that boundary, so a throw
+    // from the hung-up response would fail this test rather than a later one.
+    await new Promise((r) => setTimeout(r, 0));
+    await h.close({ timeout: 100 });
+  });
+
+  test("a stateless request in flight at close() is answered with an error, not an empty body", async () => {
+    for (const accept of ["application/json", "text/event-stream"]) {
+      const { started, h } = fixture();
+      const res = (await h.fetch(postModern(modern(7), accept)))!;
+      await within(started.promise, 5000, "the handler starts");
+      await h.close({ timeout: 50 });
+      const text = await res.text();
+      const frame = accept === "application/json" ? JSON.parse(text) : sseMessages(text).at(-1);
+      assert.equal(frame.id, 7, accept);
+      assert.equal(frame.error.code, ErrorCode.ConnectionClosed, accept);
+    }
+  });
+
+  test("a session opened by one principal is not found by another", async () => {
+    const { h } = fixture({ authenticate: (req) => req.headers.get("authorization")?.slice(7) || undefined });
+    const headers = (who: string, session?: string): Record<string, string> => ({
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      authorization: `Bearer ${who}`,
+      ...(session ? { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" } : {}),
+    });
+    const init = (await h.fetch(
+      new Request("http://127.0.0.1/mcp", {
+        method: "POST",
+        headers: headers("alice"),
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "a", version: "1" } },
+        }),
+      }),
+    ))!;
+    const sid = init.headers.get("mcp-session-id")!;
+    await init.body?.cancel();
+    const call = (who: string) =>
+      h.fetch(
+        new Request("http://127.0.0.1/mcp", {
+          method: "POST",
+          headers: headers(who, sid),
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 2,
+            method: "tools/call",
+            params: { name: "whoami", arguments: {} },
+          }),
+        }),
+      ) as Promise<Response>;
+    const mallory = await call("mallory");
+    assert.equal(mallory.status, 404);
+    await mallory.body?.cancel();
+    const alice = await call("alice");
+    assert.equal(alice.status, 200);
+    assert.match(await alice.text(), /\\"alice\\"/);
+    const del =
+      (await h.fetch(new Request("http://127.0.0.1/mcp", { method: "DELETE", headers: headers("mallory", sid) })))!;
+    assert.equal(del.status, 404, "another principal cannot end the session either");
+    await del.body?.cancel();
+    await h.close({ timeout: 50 });
+  });
+
+  test("a request whose authenticate was still running when close() began is refused, and no session outlives close()", async () => {
+    const gate = deferred();
+    const { h } = fixture({ authenticate: async () => (await gate.promise, { user: "a" }) });
+    const pending = h.fetch(
+      new Request("http://127.0.0.1/mcp", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "a", version: "1" } },
+        }),
+      }),
+    ) as Promise<Response>;
+    await Promise.resolve();
+    const closing = h.close({ timeout: 50 });
+    gate.resolve();
+    const res = await pending;
+    assert.equal(res.status, 503);
+    await res.body?.cancel();
+    await closing;
+    assert.equal(h.sessions, 0);
+  });
+
+  test("a request body that fails while being read gets 400, not a thrown error", async () => {
+    const { h } = fixture();
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"jsonrpc":'));
+        c.error(new Error("connection reset"));
+      },
+    });
+    const res = (await h.fetch(
+      new Request("http://127.0.0.1/mcp", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body,
+        duplex: "half",
+      } as RequestInit),
+    ))!;
+    assert.equal(res.status, 400);
+    await res.body?.cancel();
+    await h.close({ timeout: 50 });
   });
 });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ErrorCode, McpServer, type ServeHandle } from "../mod.ts";
-import { type Frame, RawClient, start } from "./helpers.ts";
+import { type Frame, RawClient, sseMessages, start } from "./helpers.ts";
 
 const V = "2026-07-28";
 const meta = (extra: Record<string, unknown> = {}, caps: Record<string, unknown> = { elicitation: { form: {} } }) => ({
@@ -292,13 +292,6 @@ describe("subscriptions/listen", () => {
 
 // ---------------------------------------------------------------------------
 // The same requests over Streamable HTTP and stdio.
-
-/** Splits an SSE body into the JSON messages of its data events. */
-function sseMessages(body: string): Frame[] {
-  return body.split("\n\n").map((ev) =>
-    ev.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n")
-  ).filter((d) => d).map((d) => JSON.parse(d));
-}
 
 describe("protocol 2026-07-28 over Streamable HTTP", () => {
   let server: McpServer;
