@@ -3,11 +3,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer as createTcpServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { McpServer, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { runtimeName, start } from "./helpers.ts";
+import { closedPort, runtimeName, start } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUN = runtimeName === "bun" ? ["run", "cli.ts"] : ["run", "-A", "cli.ts"];
@@ -37,14 +36,6 @@ function cli(...args: string[]): Promise<Run> {
     child.on("error", (e) => (clearTimeout(timer), reject(e)));
     child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
   });
-}
-
-async function closedPort(): Promise<number> {
-  const srv = createTcpServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe("cli.ts", () => {

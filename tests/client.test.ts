@@ -7,7 +7,7 @@ import { ErrorCode, McpError, McpServer, type ServeHandle, type Session } from "
 import { type CloseInfo, connect, type McpClient, McpClientError, type Progress } from "../client.ts";
 import { createServer } from "../examples/server.ts";
 import type { Frame } from "./helpers.ts";
-import { deferred, start, within } from "./helpers.ts";
+import { closedPort, deferred, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -50,15 +50,6 @@ async function rejectsWith(p: Promise<unknown>, code: number, message?: RegExp):
     return e;
   }
   assert.fail(`expected a rejection with code ${code}`);
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createTcpServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 let nextName = 0;

@@ -255,26 +255,7 @@ export class NetWsClient {
       this.#upgraded = true;
       this.#onHead?.(head);
     }
-    for (;;) {
-      const b = this.#buf;
-      if (b.length < 2) return;
-      let len = b[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        (len = (b[2] << 8) | b[3], off = 4);
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        (len = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0)), off = 10);
-      }
-      const masked = (b[1] & 0x80) !== 0; // servers never mask; unmask anyway
-      const start = off + (masked ? 4 : 0);
-      if (b.length < start + len) return;
-      const payload = b.slice(start, start + len);
-      if (masked) { for (let i = 0; i < len; i++) payload[i] ^= b[off + (i & 3)]; }
-      this.#buf = b.subarray(start + len);
-      this.#frame(b[0] & 0x0f, (b[0] & 0x80) !== 0, payload);
-    }
+    this.#buf = readFrames(this.#buf, (opcode, fin, payload) => this.#frame(opcode, fin, payload));
   }
 
   #frame(opcode: number, fin: boolean, payload: Uint8Array): void {
@@ -313,6 +294,48 @@ export function encodeFrame(opcode: number, payload: Uint8Array | string, fin = 
   out.set(mask, head);
   for (let i = 0; i < len; i++) out[head + 4 + i] = data[i] ^ mask[i & 3];
   return out;
+}
+
+/**
+ * Reads every complete WebSocket frame at the start of `buf`, calling
+ * `onFrame` with its opcode, FIN bit and (unmasked, copied) payload, and
+ * returns the bytes of the incomplete frame that follows, if any.
+ */
+export function readFrames(
+  buf: Uint8Array,
+  onFrame: (opcode: number, fin: boolean, payload: Uint8Array) => void,
+): Uint8Array {
+  let b = buf;
+  for (;;) {
+    if (b.length < 2) return b;
+    let len = b[1] & 0x7f;
+    let off = 2;
+    if (len === 126) {
+      if (b.length < 4) return b;
+      (len = (b[2] << 8) | b[3], off = 4);
+    } else if (len === 127) {
+      if (b.length < 10) return b;
+      (len = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0)), off = 10);
+    }
+    const masked = (b[1] & 0x80) !== 0; // servers never mask; unmask anyway
+    const start = off + (masked ? 4 : 0);
+    if (b.length < start + len) return b;
+    const payload = b.slice(start, start + len);
+    if (masked) { for (let i = 0; i < len; i++) payload[i] ^= b[off + (i & 3)]; }
+    const head = b[0];
+    b = b.subarray(start + len);
+    onFrame(head & 0x0f, (head & 0x80) !== 0, payload);
+  }
+}
+
+/** A loopback port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const { createServer: createTcpServer } = await import("node:net");
+  const srv = createTcpServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

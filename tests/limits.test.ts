@@ -12,7 +12,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { ErrorCode, McpServer, type ServeHandle } from "../mod.ts";
-import { type Deferred, deferred, emptyServer, RawClient, start, within } from "./helpers.ts";
+import { type Deferred, deferred, emptyServer, encodeFrame, RawClient, readFrames, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -91,21 +91,6 @@ async function refusedWith(url: URL | string, headers: Record<string, string> = 
   return r;
 }
 
-/** A client-to-server frame, masked as RFC 6455 requires of clients; `fin` false for all but the last fragment. */
-function encodeFrame(opcode: number, payload: Uint8Array, fin = true): Buffer {
-  const len = payload.length;
-  const head: number[] = [(fin ? 0x80 : 0) | opcode];
-  if (len < 126) head.push(0x80 | len);
-  else if (len < 65536) head.push(0x80 | 126, len >> 8, len & 255);
-  else head.push(0x80 | 127, 0, 0, 0, 0, (len >>> 24) & 255, (len >> 16) & 255, (len >> 8) & 255, len & 255);
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  const out = Buffer.alloc(head.length + 4 + len);
-  out.set(head, 0);
-  out.set(mask, head.length);
-  for (let i = 0; i < len; i++) out[head.length + 4 + i] = payload[i] ^ mask[i & 3];
-  return out;
-}
-
 // deno-lint-ignore no-explicit-any
 type Msg = any;
 
@@ -123,7 +108,7 @@ class RawSocket {
   closeFrame?: { code: number; reason: string };
   /** Resolves when the TCP connection is gone. */
   ended: Promise<void>;
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Uint8Array = new Uint8Array(0);
   #frag: Buffer[] = [];
   #waiters: { match: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
   #onCloseFrame: (() => void)[] = [];
@@ -147,28 +132,10 @@ class RawSocket {
   }
 
   #feed(chunk: Buffer): void {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
-    for (;;) {
-      const b = this.#buf;
-      if (b.length < 2) return;
-      let len = b[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = b.readUInt32BE(2) * 2 ** 32 + b.readUInt32BE(6);
-        off = 10;
-      }
-      if (b.length < off + len) return;
-      const opcode = b[0] & 0x0f;
-      const fin = (b[0] & 0x80) !== 0;
-      const payload = b.subarray(off, off + len);
-      this.#buf = b.subarray(off + len);
-      this.#frame(opcode, fin, payload);
-    }
+    this.#buf = readFrames(
+      this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk,
+      (opcode, fin, payload) => this.#frame(opcode, fin, Buffer.from(payload)),
+    );
   }
 
   #frame(opcode: number, fin: boolean, payload: Buffer): void {

@@ -2,6 +2,7 @@
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import assert from "node:assert/strict";
 // @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import {
   CreateMessageRequestSchema,
@@ -31,4 +32,21 @@ export function newSdkClient(name = "sdk-test"): Client {
   });
   client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
   return client;
+}
+
+/**
+ * Calls the example server's `slow` tool, aborts it through an AbortSignal at
+ * its first progress report, and checks the call rejects and the connection
+ * still serves `echo`. Whether the server-side handler has ended is the
+ * caller's to check: how soon depends on the transport.
+ */
+export async function cancelSlowCall(client: Client): Promise<void> {
+  const controller = new AbortController();
+  const call = client.callTool({ name: "slow", arguments: { ms: 30_000, steps: 100 } }, undefined, {
+    signal: controller.signal,
+    onprogress: () => controller.abort("user gave up"),
+  });
+  await assert.rejects(call);
+  const res = await client.callTool({ name: "echo", arguments: { text: "still here" } });
+  assert.deepEqual(res.content, [{ type: "text", text: "still here" }]);
 }
