@@ -20,7 +20,7 @@
 //   BENCH_SDK_RUNTIME=bun|deno       runtime of the SDK servers (default bun)
 //   BENCH_OUT=path           where results.json goes (default bench/results.json)
 //   BENCH_PROFILE=dir        servers run with --cpu-prof and write their profiles to dir
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
@@ -28,8 +28,18 @@ import { percentile } from "./common.ts";
 import type { LoadConfig } from "./load.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const BIN = { deno: `${ROOT}node_modules/.bin/deno`, bun: `${ROOT}node_modules/.bin/bun` } as const;
+// Both runtimes run here: the ones `npm run setup` put in tools/, else those on PATH.
+const BIN = { deno: findRuntime("deno"), bun: findRuntime("bun") } as const;
 type Runtime = keyof typeof BIN;
+
+function findRuntime(name: "deno" | "bun"): string {
+  const local = `${ROOT}tools/node_modules/.bin/${name}`;
+  if (existsSync(local)) return local;
+  const found = spawnSync(name, ["--version"], { stdio: "ignore" });
+  if (found.status === 0) return name;
+  console.error(`bench: ${name} is needed and was found neither in tools/node_modules nor on PATH: run npm run setup`);
+  process.exit(2);
+}
 
 const env = process.env;
 const QUICK = env.BENCH_QUICK === "1";

@@ -9,11 +9,8 @@ import process from "node:process";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.d.ts"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/server/streamableHttp.d.ts"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/server/express.d.ts"
 import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
 import { serveControl } from "./common.ts";
 
@@ -25,7 +22,7 @@ function getServer(): McpServer {
   server.registerTool("echo", {
     description: "Echoes its text",
     inputSchema: { text: z.string() },
-  }, ({ text }) => ({ content: [{ type: "text", text }] }));
+  }, ({ text }: { text: string }) => ({ content: [{ type: "text", text }] }));
   return server;
 }
 

@@ -3,8 +3,8 @@
 // long-running server: its memory before and after, sessions left over, and
 // requests that never got an answer on connections that stayed open (must be 0).
 //
-//   ./node_modules/.bin/deno run -A bench/soak.ts
-//   ./node_modules/.bin/bun run bench/soak.ts
+//   ./tools/node_modules/.bin/deno run -A bench/soak.ts
+//   ./tools/node_modules/.bin/bun run bench/soak.ts
 //
 // Env: SOAK_SECONDS (default 20), SOAK_CONNECTIONS (default 200), SOAK_ABRUPT
 // (raw TCP clients that drop mid-request, default 10), SOAK_SETTLE (seconds to

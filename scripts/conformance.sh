@@ -5,7 +5,7 @@
 # WARNING check, as the suite's own baseline check counts them) unless
 # conformance-expected-failures.txt lists it, and when a listed scenario passes.
 #
-#   scripts/conformance.sh            (needs only Node's npm install: Deno comes from node_modules)
+#   scripts/conformance.sh            (needs only npm run setup: Deno comes from tools/node_modules)
 #
 # Environment: DENO (the deno binary), CONFORMANCE (the suite to run: an npm:
 # specifier or a path to its dist/index.js; default npm:@modelcontextprotocol/conformance@0.1.16,
@@ -13,13 +13,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DENO=${DENO:-$ROOT/node_modules/.bin/deno}
+DENO=${DENO:-$ROOT/tools/node_modules/.bin/deno}
 SUITE=${CONFORMANCE:-npm:@modelcontextprotocol/conformance@0.1.16}
 EXPECTED=$ROOT/conformance-expected-failures.txt
 export NO_COLOR=1
 
 if [ ! -x "$DENO" ]; then
-  echo "conformance: $DENO not found; run npm install first" >&2
+  echo "conformance: $DENO not found; run npm run setup first" >&2
   exit 2
 fi
 

@@ -4,13 +4,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.d.ts"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/websocket.d.ts"
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -707,7 +703,7 @@ describe("official SDK client over Streamable HTTP", () => {
 
   test("tools: list, call, structured output", async () => {
     const { tools } = await client.listTools();
-    assert.ok(tools.some((t) => t.name === "add"));
+    assert.ok(tools.some((t: { name: string }) => t.name === "add"));
     const res = await client.callTool({ name: "add", arguments: { a: 20, b: 22 } });
     assert.deepEqual(res.content, [{ type: "text", text: "42" }]);
     const div = await client.callTool({ name: "divide", arguments: { a: 7, b: 2 } });
@@ -716,13 +712,13 @@ describe("official SDK client over Streamable HTTP", () => {
 
   test("resources: list, read, subscribe and get the update on the GET stream", async () => {
     const { resources } = await client.listResources();
-    assert.ok(resources.some((r) => r.uri === "config://app"));
+    assert.ok(resources.some((r: { uri: string }) => r.uri === "config://app"));
     const cfg = await client.readResource({ uri: "config://app" });
     assert.deepEqual(JSON.parse((cfg.contents[0] as { text: string }).text), { theme: "dark", debug: false });
     const prof = await client.readResource({ uri: "users://grace/profile" });
     assert.equal((prof.contents[0] as { text: string }).text, "Profile of grace");
     const updated = new Promise<string>((resolve) =>
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri))
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n: { params: { uri: string } }) => resolve(n.params.uri))
     );
     await client.subscribeResource({ uri: "config://app" });
     server.resourceUpdated("config://app");
@@ -731,7 +727,7 @@ describe("official SDK client over Streamable HTTP", () => {
 
   test("prompts: list and get", async () => {
     const { prompts } = await client.listPrompts();
-    assert.ok(prompts.some((p) => p.name === "review_code"));
+    assert.ok(prompts.some((p: { name: string }) => p.name === "review_code"));
     const got = await client.getPrompt({ name: "review_code", arguments: { code: "x = 1", language: "python" } });
     assert.match((got.messages[0].content as { text: string }).text, /python code:\n\nx = 1/);
   });
@@ -739,12 +735,12 @@ describe("official SDK client over Streamable HTTP", () => {
   test("progress and logging of a call arrive on its stream", async () => {
     const progress: number[] = [];
     const res = await client.callTool({ name: "slow", arguments: { ms: 20, steps: 4 } }, undefined, {
-      onprogress: (p) => progress.push(p.progress),
+      onprogress: (p: { progress: number }) => progress.push(p.progress),
     });
     assert.deepEqual(res.content, [{ type: "text", text: "waited 20 ms" }]);
     assert.deepEqual(progress, [1, 2, 3, 4]);
     const logged = new Promise<string>((resolve) =>
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => resolve(String(n.params.data)))
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n: { params: { data: unknown } }) => resolve(String(n.params.data)))
     );
     await client.setLoggingLevel("info");
     server.log("info", "hello over http");

@@ -1,9 +1,7 @@
 // The official SDK client as the tests use it: every client capability declared, with fixed answers.
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import assert from "node:assert/strict";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -18,11 +16,11 @@ export function newSdkClient(name = "sdk-test"): Client {
   const client = new Client({ name, version: "1.0.0" }, {
     capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } },
   });
-  client.setRequestHandler(ElicitRequestSchema, (req) => {
+  client.setRequestHandler(ElicitRequestSchema, (req: { params: { mode?: string } }) => {
     if ((req.params.mode ?? "form") !== "form") throw new Error(`unexpected elicitation mode ${req.params.mode}`);
     return { action: "accept", content: { name: "Ada" } };
   });
-  client.setRequestHandler(CreateMessageRequestSchema, (req) => {
+  client.setRequestHandler(CreateMessageRequestSchema, (req: { params: { messages: { content: unknown }[] } }) => {
     const first = req.params.messages[0].content as { type: string; text: string };
     return {
       role: "assistant",

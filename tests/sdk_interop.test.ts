@@ -4,11 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/websocket.d.ts"
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -43,7 +40,7 @@ describe("official SDK client over WebSocket", () => {
 
   test("lists tools and calls one", async () => {
     const { tools } = await client.listTools();
-    assert.ok(tools.some((t) => t.name === "add"));
+    assert.ok(tools.some((t: { name: string }) => t.name === "add"));
     const res = await client.callTool({ name: "add", arguments: { a: 20, b: 22 } });
     assert.deepEqual(res.content, [{ type: "text", text: "42" }]);
   });
@@ -56,10 +53,10 @@ describe("official SDK client over WebSocket", () => {
 
   test("resources: list, templates, read, subscribe", async () => {
     const { resources } = await client.listResources();
-    assert.ok(resources.some((r) => r.uri === "config://app"));
-    assert.ok(resources.some((r) => r.uri === "users://ada/profile"), "template list() entries are listed");
+    assert.ok(resources.some((r: { uri: string }) => r.uri === "config://app"));
+    assert.ok(resources.some((r: { uri: string }) => r.uri === "users://ada/profile"), "template list() entries are listed");
     const { resourceTemplates } = await client.listResourceTemplates();
-    assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate), ["users://{name}/profile"]);
+    assert.deepEqual(resourceTemplates.map((t: { uriTemplate: string }) => t.uriTemplate), ["users://{name}/profile"]);
     const cfg = await client.readResource({ uri: "config://app" });
     assert.deepEqual(JSON.parse((cfg.contents[0] as { text: string }).text), { theme: "dark", debug: false });
     assert.equal(cfg.contents[0].mimeType, "application/json");
@@ -67,7 +64,7 @@ describe("official SDK client over WebSocket", () => {
     assert.equal((prof.contents[0] as { text: string }).text, "Profile of grace");
 
     const updated = new Promise<string>((resolve) =>
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri))
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n: { params: { uri: string } }) => resolve(n.params.uri))
     );
     await client.subscribeResource({ uri: "config://app" });
     server.resourceUpdated("config://app");
@@ -81,7 +78,7 @@ describe("official SDK client over WebSocket", () => {
 
   test("prompts: list with derived arguments, get", async () => {
     const { prompts } = await client.listPrompts();
-    const review = prompts.find((p) => p.name === "review_code")!;
+    const review = prompts.find((p: { name: string }) => p.name === "review_code")!;
     assert.deepEqual(review.arguments, [
       { name: "code", description: "The code to review", required: true },
       { name: "language", description: "Its language", required: false },
@@ -111,7 +108,7 @@ describe("official SDK client over WebSocket", () => {
     const seen: string[] = [];
     let done!: () => void;
     const last = new Promise<void>((r) => (done = r));
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n: { params: { level: string; data: unknown } }) => {
       seen.push(`${n.params.level}:${n.params.data}`);
       if (n.params.data === "end") done();
     });
@@ -126,7 +123,7 @@ describe("official SDK client over WebSocket", () => {
   test("progress notifications reach onprogress, increasing", async () => {
     const progress: number[] = [];
     const res = await client.callTool({ name: "slow", arguments: { ms: 20, steps: 4 } }, undefined, {
-      onprogress: (p) => progress.push(p.progress),
+      onprogress: (p: { progress: number }) => progress.push(p.progress),
     });
     assert.deepEqual(res.content, [{ type: "text", text: "waited 20 ms" }]);
     assert.deepEqual(progress, [1, 2, 3, 4]);
@@ -160,7 +157,7 @@ describe("official SDK client over WebSocket", () => {
     const reg = server.tool("late", { input: z.object({}) }, () => "late tool");
     await changed;
     const { tools } = await client.listTools();
-    assert.ok(tools.some((t) => t.name === "late"));
+    assert.ok(tools.some((t: { name: string }) => t.name === "late"));
     reg.remove();
   });
 });

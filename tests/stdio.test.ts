@@ -6,11 +6,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
 // The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.d.ts"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/client/stdio.d.ts"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-// @ts-types="../node_modules/@modelcontextprotocol/sdk/dist/esm/types.d.ts"
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode, McpServer } from "../mod.ts";
 import { serveStdio } from "../transport_stdio.ts";
@@ -179,12 +176,12 @@ describe("official SDK client over stdio", () => {
       transport.onerror = (e: unknown) => errors.push(e);
       assert.equal(client.getServerVersion()?.name, "example");
       const { tools } = await client.listTools();
-      assert.ok(tools.some((t) => t.name === "echo"));
+      assert.ok(tools.some((t: { name: string }) => t.name === "echo"));
       const echo = await client.callTool({ name: "echo", arguments: { text: "over stdio" } });
       assert.deepEqual(echo.content, [{ type: "text", text: "over stdio" }]);
       const progress: number[] = [];
       await client.callTool({ name: "slow", arguments: { ms: 60, steps: 3 } }, undefined, {
-        onprogress: (p) => progress.push(p.progress),
+        onprogress: (p: { progress: number }) => progress.push(p.progress),
       });
       // The last report and the response leave back to back; when the pipe delivers them in one chunk,
       // the SDK client handles the response first and drops that report (its notification handlers run a
