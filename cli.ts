@@ -27,7 +27,9 @@ import {
 
 const USAGE = `Usage: cli.ts <url> <command> [arguments] [options]
 
-Talks to an MCP server over WebSocket, e.g. ws://127.0.0.1:8080/mcp.
+Talks to an MCP server over WebSocket, e.g. ws://127.0.0.1:8080/mcp. An http:// or
+https:// URL is taken as the same endpoint's ws:// or wss:// (this library serves both
+on one path).
 
 Commands:
   info                       server name, version, protocol, capabilities, instructions
@@ -98,7 +100,7 @@ interface Parsed {
   timeout?: number;
 }
 
-function parse(args: string[]): Parsed | "help" {
+function parse(args: string[]): Parsed | "help" | "usage" {
   const positional: string[] = [];
   const headers: Record<string, string> = {};
   let json = false;
@@ -131,10 +133,10 @@ function parse(args: string[]): Parsed | "help" {
     } else if (a.startsWith("-") && a.length > 1) throw new UsageError(`unknown option ${a}`);
     else positional.push(a);
   }
-  if (positional.length === 0) return "help";
+  if (positional.length === 0) return "usage"; // nothing to do is a usage error (exit 2), with the help text
   const [url, command, ...rest] = positional;
   if (!/^(wss?|https?):\/\//i.test(url)) {
-    throw new UsageError(`the first argument must be a ws:// or wss:// URL, got ${url}`);
+    throw new UsageError(`the first argument must be a ws://, wss://, http:// or https:// URL, got ${url}`);
   }
   if (command === undefined) throw new UsageError("no command given");
   const spec = COMMANDS[command];
@@ -382,7 +384,7 @@ function describeError(e: unknown): { code?: number; message: string; data?: unk
  * ```
  */
 export async function main(args: string[], io: Io): Promise<number> {
-  let parsed: Parsed | "help";
+  let parsed: Parsed | "help" | "usage";
   try {
     parsed = parse(args);
   } catch (e) {
@@ -392,6 +394,10 @@ export async function main(args: string[], io: Io): Promise<number> {
   if (parsed === "help") {
     io.out(USAGE);
     return Exit.Ok;
+  }
+  if (parsed === "usage") {
+    io.err(USAGE);
+    return Exit.Usage;
   }
   const p = parsed;
   const fail = (e: unknown) => {

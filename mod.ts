@@ -1,12 +1,25 @@
 /**
- * MCP (Model Context Protocol) servers over WebSocket, for Deno and Bun.
+ * MCP (Model Context Protocol) servers for Deno and Bun, with no
+ * dependencies: register tools, resources and prompts with Standard Schema
+ * (zod 4) schemas, then serve them on one endpoint over WebSocket (one
+ * full-duplex connection per client) and Streamable HTTP, or over stdio.
+ * Protocol versions 2024-11-05 to 2025-11-25 through `initialize`, and the
+ * per-request 2026-07-28, side by side.
  *
- * Register tools, resources and prompts with Standard Schema (zod 4)
- * schemas, then serve them: one full-duplex WebSocket per client, at one
- * endpoint. No dependencies; import this file from a URL (Deno) or a path
- * (Bun).
+ * - {@linkcode McpServer}: what the server offers (`tool`, `resource`,
+ *   `resourceTemplate`, `prompt`) and what it pushes (`resourceUpdated`,
+ *   `log`); handlers get a {@linkcode Context} for progress, logging,
+ *   cancellation and requests to the client (sampling, elicitation, roots).
+ * - {@linkcode serve}: listens with `Deno.serve` or `Bun.serve`;
+ *   {@linkcode mcpHandler}, {@linkcode websocketHandler} and
+ *   {@linkcode httpHandler} mount beside your own routes;
+ *   {@linkcode serveStdio} serves standard input and output.
+ * - {@linkcode bearerAuth} and the `authenticate` option admit clients;
+ *   `allowedOrigins` and the limits in the options keep hostile peers out.
+ * - {@linkcode connect} (also at the `./client` subpath) is a WebSocket MCP
+ *   client for Deno, Bun and browsers.
  *
- * @example
+ * @example A server with one tool, on Deno or Bun
  * ```ts
  * import { McpServer, serve } from "./mod.ts";
  * import { z } from "zod";
@@ -71,6 +84,7 @@ export {
   type McpHandlerOptions,
 } from "./transport_http.ts";
 export { serve, type ServeHandle, type ServeOptions } from "./serve.ts";
+export { bearerAuth, type BearerAuthOptions } from "./auth.ts";
 export { serveStdio, type StdioHandle, type StdioOptions } from "./transport_stdio.ts";
 export {
   ErrorCode,

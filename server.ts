@@ -142,9 +142,10 @@ export interface McpServerOptions {
    */
   capabilities?: { tools?: boolean; resources?: boolean; prompts?: boolean };
   /**
-   * Key that signs `requestState` in 2026-07-28 multi round-trip requests.
-   * Give every instance behind one load balancer the same secret; random per
-   * process by default.
+   * Key that signs `requestState` in 2026-07-28 multi round-trip requests,
+   * at least 16 bytes (32 random bytes recommended). Give every instance
+   * behind one load balancer the same secret. Default: 32 random bytes per
+   * process, so a state sealed by one process opens on no other.
    */
   stateSecret?: string | Uint8Array;
   /** Milliseconds a `requestState` stays valid. Default 600,000 (10 minutes). */
@@ -385,6 +386,11 @@ export class McpServer {
     };
     if (!(this.options.pageSize >= 1)) throw new RangeError("pageSize must be at least 1");
     if (levelRank(this.options.logLevel) < 0) throw new RangeError(`unknown logLevel "${this.options.logLevel}"`);
+    const secret = options.stateSecret;
+    // An empty or short secret (an unset variable read as "") would sign states anyone can forge.
+    if (secret !== undefined && (typeof secret === "string" ? new TextEncoder().encode(secret) : secret).length < 16) {
+      throw new RangeError("stateSecret must be at least 16 bytes (32 random bytes recommended)");
+    }
     const { name, version, title, description, icons, websiteUrl } = options;
     this.#serverInfo = strip({ name, version, title, description, icons, websiteUrl });
   }

@@ -29,6 +29,7 @@ import {
   checkRequest,
   type CloseOptions,
   originCheck,
+  text,
   websocketHandler,
   type WebSocketOptions,
 } from "./transport_ws.ts";
@@ -110,11 +111,10 @@ export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {}
  * others are Streamable HTTP.
  */
 export interface McpHandler {
-  /** Handles a request; on Bun pass Bun's server too. A successful Bun upgrade returns `undefined`. */
-  fetch(
-    request: Request,
-    bunServer?: BunServerLike & BunHttpServerLike,
-  ): Response | undefined | Promise<Response | undefined>;
+  /** Handles a request. Deno: `Deno.serve(handler.fetch)`; the answer is always a `Response`. */
+  fetch(request: Request): Promise<Response>;
+  /** Bun: pass Bun's server too. A successful upgrade returns `undefined`, as `Bun.serve` expects. */
+  fetch(request: Request, bunServer: BunServerLike & BunHttpServerLike): Promise<Response | undefined>;
   /** Bun's websocket handlers; pass them to `Bun.serve`. */
   readonly websocket: BunWebSocketHandlers;
   /** Open WebSocket connections. */
@@ -239,6 +239,35 @@ function perRequestVersion(value: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
+/**
+ * Whether a GET asks for the session's SSE stream: MCP clients name
+ * `text/event-stream` and send their session id. Other GETs (a browser, curl)
+ * get {@linkcode endpointInfo}.
+ */
+function isStreamRequest(req: Request): boolean {
+  return req.headers.has("mcp-session-id") || req.headers.has("last-event-id") ||
+    /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(req.headers.get("accept") ?? "");
+}
+
+/** A short plain answer for a person who opens the endpoint: what it is and how to connect. @internal */
+export function endpointInfo(req: Request, server: McpServer, websocket: boolean): Response {
+  const url = new URL(req.url);
+  url.search = url.hash = "";
+  if (req.headers.get("x-forwarded-proto")?.toLowerCase() === "https") url.protocol = "https:";
+  const ws = `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}`;
+  const { name, version } = server.serverInfo;
+  const lines = [
+    `This is an MCP (Model Context Protocol) server endpoint: ${name} ${version}.`,
+    "It speaks JSON-RPC to MCP clients, not to browsers. Connect an MCP client to",
+    ...(websocket ? [`  ${ws}  (WebSocket, subprotocol "mcp")`] : []),
+    `  ${url.href}  (Streamable HTTP: POST an initialize request)`,
+  ];
+  return new Response(lines.join("\n") + "\n", {
+    status: 200,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
+}
+
 // 2026-07-28 maps protocol errors to HTTP statuses.
 function statusOf(frame: string): number {
   const code = (JSON.parse(frame) as { error?: { code?: number } }).error?.code;
@@ -264,6 +293,11 @@ function sseData(text: string): string {
  * ```
  */
 export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpHandler {
+  return createHttpHandler(server, options, false);
+}
+
+// `websocket`: whether WebSocket is served on the same path, for the answer to a plain GET.
+function createHttpHandler(server: McpServer, options: HttpOptions, websocket: boolean): HttpHandler {
   const path = options.path ?? "/mcp";
   const maxBody = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const maxSessions = options.maxSessions ?? 10_000;
@@ -461,7 +495,6 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearInterval(timer);
-      req.signal?.removeEventListener("abort", gone);
       if (stream.sink === sink) {
         stream.sink = undefined;
         hs.lastActive = Date.now();
@@ -499,7 +532,6 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
       },
       new ByteLengthQueuingStrategy({ highWaterMark: maxBuffered }),
     );
-    req.signal?.addEventListener("abort", gone, { once: true });
     if (keepAlive > 0) timer = setInterval(() => sink.write(": keep-alive\n\n"), keepAlive);
     try {
       bunServer?.timeout?.(req, 0);
@@ -866,6 +898,7 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
   }
 
   function get(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Response {
+    if (!isStreamRequest(req)) return endpointInfo(req, server, websocket);
     if (!accepts(req).sse) {
       return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: a GET stream needs Accept: text/event-stream");
     }
@@ -911,7 +944,7 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
   return {
     async fetch(req, bunServer) {
       const url = new URL(req.url);
-      if (url.pathname !== path) return new Response("Not Found\n", { status: 404 });
+      if (url.pathname !== path) return text(404, `Not Found: the MCP endpoint is ${path}`);
       const method = req.method;
       if (method !== "POST" && method !== "GET" && method !== "DELETE") {
         return new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } });
@@ -1003,7 +1036,7 @@ export function closeSseStream(ctx: { session: Session; requestId: RequestId }):
  * import { McpServer, mcpHandler } from "./mod.ts";
  * const server = new McpServer({ name: "demo", version: "1.0.0" });
  * const mcp = mcpHandler(server);
- * Deno.serve({ port: 8080 }, (req) => mcp.fetch(req)!);
+ * Deno.serve({ port: 8080 }, mcp.fetch);
  * ```
  *
  * @example Bun
@@ -1016,12 +1049,12 @@ export function closeSseStream(ctx: { session: Session; requestId: RequestId }):
  */
 export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): McpHandler {
   const ws = websocketHandler(server, options);
-  const http = httpHandler(server, options);
+  const http = createHttpHandler(server, options, true);
   return {
-    fetch(req, bunServer) {
-      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return ws.fetch(req, bunServer);
+    fetch: ((req: Request, bunServer?: BunServerLike & BunHttpServerLike) => {
+      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return ws.fetch(req, bunServer!);
       return http.fetch(req, bunServer);
-    },
+    }) as McpHandler["fetch"],
     websocket: ws.websocket,
     get connections() {
       return ws.connections;

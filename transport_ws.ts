@@ -33,7 +33,9 @@ export interface WebSocketOptions {
   /**
    * Runs before the upgrade. Return anything but `undefined`, `null` or
    * `false` to accept: it becomes `ctx.auth`. Return a `Response` to
-   * refuse with it; return nothing, `false` or throw to refuse with 401.
+   * refuse with it; return nothing, `false` or throw to refuse with 401
+   * (a throw is also logged, once per hook). {@linkcode bearerAuth} is a
+   * ready hook for a shared token.
    */
   authenticate?: (request: Request) => unknown;
   /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */
@@ -49,7 +51,7 @@ export interface CloseOptions {
 /** The subset of Bun's `Server` that {@linkcode WebSocketHandler.fetch} uses. */
 export interface BunServerLike {
   /** Upgrades a request to a WebSocket. */
-  upgrade(req: Request, options: { headers?: HeadersInit; data: unknown }): boolean;
+  upgrade(req: Request, options: { headers?: Record<string, string>; data: unknown }): boolean;
 }
 
 /** The subset of Bun's `ServerWebSocket` the handler uses. */
@@ -96,10 +98,15 @@ export interface BunWebSocketHandlers {
 export interface WebSocketHandler {
   /**
    * Handles a request: upgrades it at the endpoint path, refuses it with
-   * 403, 401, 426 or 503, or answers 404 for other paths. On Bun a
-   * successful upgrade returns `undefined`, as `Bun.serve` expects.
+   * 403, 401, 426 or 503, or answers 404 for other paths. Deno:
+   * `Deno.serve(handler.fetch)`; the answer is always a `Response`.
    */
-  fetch(request: Request, bunServer?: BunServerLike): Response | undefined | Promise<Response | undefined>;
+  fetch(request: Request): Promise<Response>;
+  /**
+   * Bun: pass Bun's server too. A successful upgrade returns `undefined`, as
+   * `Bun.serve` expects.
+   */
+  fetch(request: Request, bunServer: BunServerLike): Promise<Response | undefined>;
   /** Bun's websocket handlers; pass them to `Bun.serve`. */
   readonly websocket: BunWebSocketHandlers;
   /** Open connections. */
@@ -142,7 +149,7 @@ const runtime = globalThis as any;
  * import { McpServer, websocketHandler } from "./mod.ts";
  * const server = new McpServer({ name: "demo", version: "1.0.0" });
  * const mcp = websocketHandler(server, { path: "/mcp" });
- * Deno.serve((req) => new URL(req.url).pathname === "/mcp" ? mcp.fetch(req)! : new Response("hello"));
+ * Deno.serve((req) => new URL(req.url).pathname === "/mcp" ? mcp.fetch(req) : new Response("hello"));
  * ```
  *
  * @example Bun
@@ -200,9 +207,10 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   // Checks shared by both runtimes; returns a refusal, or the auth result.
   async function admit(req: Request): Promise<Response | { auth: unknown; protocol?: string }> {
     const url = new URL(req.url);
-    if (url.pathname !== path) return text(404, "Not Found");
+    if (url.pathname !== path) return text(404, `Not Found: the MCP endpoint is ${path}`);
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return text(426, `This is an MCP WebSocket endpoint: connect with a WebSocket client (subprotocol "mcp").`, {
+      const ws = `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}`;
+      return text(426, `This is an MCP WebSocket endpoint: connect an MCP client to ${ws} (subprotocol "mcp").`, {
         Upgrade: "websocket",
       });
     }
@@ -313,14 +321,16 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     closeOnBackpressureLimit: true,
   };
 
+  async function fetch(req: Request, bunServer?: unknown): Promise<Response | undefined> {
+    const admitted = await admit(req);
+    if (admitted instanceof Response) return admitted;
+    if (isBunServer(bunServer)) return fetchBun(req, bunServer, admitted);
+    if (runtime.Deno?.upgradeWebSocket) return fetchDeno(req, admitted);
+    return text(500, "No WebSocket support: run on Deno, or pass Bun's server to fetch()");
+  }
+
   return {
-    async fetch(req, bunServer) {
-      const admitted = await admit(req);
-      if (admitted instanceof Response) return admitted;
-      if (bunServer && typeof bunServer.upgrade === "function") return fetchBun(req, bunServer, admitted);
-      if (runtime.Deno?.upgradeWebSocket) return fetchDeno(req, admitted);
-      return text(500, "No WebSocket support: run on Deno, or pass Bun's server to fetch()");
-    },
+    fetch: fetch as WebSocketHandler["fetch"],
     websocket,
     get connections() {
       return conns.size;
@@ -361,7 +371,12 @@ export async function checkRequest(
   let auth: unknown;
   try {
     auth = await options.authenticate(req);
-  } catch {
+  } catch (err) {
+    // A throw refuses the request like `undefined` does, but is most likely a bug: say so, once per hook.
+    if (!warnedThrow.has(options.authenticate)) {
+      warnedThrow.add(options.authenticate);
+      console.error("authenticate threw, so the request was refused with 401 (logged once):", err);
+    }
     auth = undefined;
   }
   if (auth instanceof Response) return auth;
@@ -370,6 +385,8 @@ export async function checkRequest(
   }
   return { auth };
 }
+
+const warnedThrow = new WeakSet<object>();
 
 /** The origin predicate for an `allowedOrigins` option. @internal */
 export function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origin: string) => boolean {
@@ -387,6 +404,11 @@ export function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origi
       return false;
     }
   };
+}
+
+/** Whether `x` is Bun's server (Deno passes its connection info in that place). @internal */
+export function isBunServer(x: unknown): x is BunServerLike {
+  return typeof (x as BunServerLike | undefined)?.upgrade === "function";
 }
 
 /** A short plain-text response. @internal */

@@ -1,7 +1,9 @@
 /**
  * The example server: one of each kind of thing an MCP server offers.
  *
- *   deno run -A examples/server.ts      (or: bun run examples/server.ts)
+ *   deno run --allow-net=127.0.0.1 --allow-env=PORT examples/server.ts
+ *   bun run examples/server.ts
+ *   deno run examples/server.ts --stdio      (standard input and output; no permission needed)
  *
  * Listens on port 8080 (PORT overrides) at /mcp. Tests import
  * {@linkcode createServer} to get the same server in-process.
@@ -101,7 +103,7 @@ export function createServer(): McpServer {
       language: z.string().optional().describe("Its language"),
     }),
     complete: { language: (value) => ["typescript", "go", "rust", "python"].filter((l) => l.startsWith(value)) },
-  }, ({ code, language }) => `Please review this ${language ?? ""} code:\n\n${code}`);
+  }, ({ code, language }) => `Please review this ${language ? `${language} ` : ""}code:\n\n${code}`);
 
   return server;
 }

@@ -147,13 +147,20 @@ describe("cli.ts", () => {
   });
 
   test("--help, and usage errors exit 2", async () => {
-    const [help, unknown, badJson, noName] = await Promise.all([
+    const [help, unknown, badJson, noName, none, badUrl] = await Promise.all([
       cli("--help"),
       cli(url, "tools/frobnicate"),
       cli(url, "tools/call", "add", "{not json"),
       cli(url, "tools/call"),
+      cli(),
+      cli("ftp://127.0.0.1/mcp", "ping"),
     ]);
     assert.equal(help.code, 0);
+    assert.equal(none.code, 2, "no arguments is a usage error");
+    assert.match(none.stderr, /^Usage: cli\.ts <url> <command>/);
+    assert.equal(none.stdout, "");
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ URL/);
     assert.match(help.stdout, /^Usage: cli\.ts <url> <command>/);
     assert.match(help.stdout, /--header/);
     assert.equal(unknown.code, 2);

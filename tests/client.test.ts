@@ -293,6 +293,8 @@ describe("client against the example server", () => {
       role: "user",
       content: { type: "text", text: "Please review this python code:\n\nx = 1" },
     }]);
+    const bare = await client.getPrompt("review_code", { code: "x = 1" });
+    assert.deepEqual(bare.messages[0].content, { type: "text", text: "Please review this code:\n\nx = 1" });
     await rejectsWith(client.getPrompt("review_code", {}), ErrorCode.InvalidParams, /code/);
   });
 

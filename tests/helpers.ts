@@ -1,6 +1,7 @@
 // Test helpers: a server on a random port and a raw WebSocket client that
 // sends exactly the frames a test writes.
 import { McpServer, serve, type ServeHandle, type ServeOptions } from "../mod.ts";
+import process from "node:process";
 
 export interface Frame {
   jsonrpc: "2.0";
@@ -399,4 +400,114 @@ export function sseMessages(body: string): Frame[] {
   return body.split("\n\n").map((ev) =>
     ev.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n")
   ).filter((d) => d).map((d) => JSON.parse(d));
+}
+
+// ---------------------------------------------------------------------------
+// Child processes: commands run as a person would run them.
+
+/** How a child process ended. */
+export interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@linkcode run} and {@linkcode launch}. */
+export interface RunOptions {
+  cwd?: string;
+  /** Added to (or, where a value is undefined, removed from) this process's environment. */
+  env?: Record<string, string | undefined>;
+  /** Written to standard input, which is then closed. */
+  input?: string;
+  /** Milliseconds before the process (group) is killed and the run fails. Default 60,000. */
+  timeout?: number;
+}
+
+function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const out: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  for (const [k, v] of Object.entries({ ...process.env, ...extra })) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete out[k];
+  return out;
+}
+
+/** Runs `cmd` to completion; kills its process group and fails after `timeout`. */
+export async function run(cmd: string, args: string[], options: RunOptions = {}): Promise<Exited> {
+  const child = await launch(cmd, args, options);
+  return await child.exited;
+}
+
+/** A child process still running, with what it printed so far. */
+export interface Launched {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Settles when it exits; rejects when it outlives its timeout (it is killed then). */
+  readonly exited: Promise<Exited>;
+  /** Kills the process group and waits for the exit. */
+  kill(): Promise<Exited>;
+}
+
+/** Starts `cmd` in its own process group. */
+export async function launch(cmd: string, args: string[], options: RunOptions = {}): Promise<Launched> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(cmd, args, {
+    cwd: options.cwd,
+    env: childEnv(options.env),
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+  };
+  const ms = options.timeout ?? 60_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = new Promise<Exited>((resolve, reject) => {
+    timer = setTimeout(() => {
+      killGroup();
+      reject(new Error(`${cmd} ${args.join(" ")} did not finish within ${ms} ms; stderr:\n${stderr.slice(-2000)}`));
+    }, ms);
+    child.on("error", (e) => (clearTimeout(timer), reject(e)));
+    child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+  });
+  exited.catch(() => {}); // a caller that only kills does not await it
+  return {
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) killGroup();
+      return await exited.catch(() => ({ code: null, stdout, stderr }));
+    },
+  };
+}
+
+/** Waits until something accepts TCP connections on `port` (127.0.0.1), or `child` exits first. */
+export async function listening(port: number, child: Launched, timeout = 60_000): Promise<void> {
+  const { connect } = await import("node:net");
+  const deadline = Date.now() + timeout;
+  let gone = false;
+  child.exited.then(() => (gone = true), () => (gone = true));
+  while (true) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (gone) throw new Error(`the process exited before listening on ${port}:\n${child.stderr}${child.stdout}`);
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${port} within ${timeout} ms:\n${child.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

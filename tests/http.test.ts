@@ -718,7 +718,10 @@ describe("official SDK client over Streamable HTTP", () => {
     const prof = await client.readResource({ uri: "users://grace/profile" });
     assert.equal((prof.contents[0] as { text: string }).text, "Profile of grace");
     const updated = new Promise<string>((resolve) =>
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n: { params: { uri: string } }) => resolve(n.params.uri))
+      client.setNotificationHandler(
+        ResourceUpdatedNotificationSchema,
+        (n: { params: { uri: string } }) => resolve(n.params.uri),
+      )
     );
     await client.subscribeResource({ uri: "config://app" });
     server.resourceUpdated("config://app");
@@ -740,7 +743,10 @@ describe("official SDK client over Streamable HTTP", () => {
     assert.deepEqual(res.content, [{ type: "text", text: "waited 20 ms" }]);
     assert.deepEqual(progress, [1, 2, 3, 4]);
     const logged = new Promise<string>((resolve) =>
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n: { params: { data: unknown } }) => resolve(String(n.params.data)))
+      client.setNotificationHandler(
+        LoggingMessageNotificationSchema,
+        (n: { params: { data: unknown } }) => resolve(String(n.params.data)),
+      )
     );
     await client.setLoggingLevel("info");
     server.log("info", "hello over http");

@@ -479,3 +479,11 @@ describe("protocol 2026-07-28 over stdio", () => {
     }
   });
 });
+
+test('stateSecret: shorter than 16 bytes (an unset variable read as "") is refused at construction', () => {
+  const make = (stateSecret: string | Uint8Array) => new McpServer({ name: "t", version: "1", stateSecret });
+  for (const short of ["", "fifteen-bytes!!", new Uint8Array(15)]) {
+    assert.throws(() => make(short), /stateSecret must be at least 16 bytes/);
+  }
+  assert.ok(make("sixteen-bytes!!!") && make(new Uint8Array(32)));
+});

@@ -54,7 +54,10 @@ describe("official SDK client over WebSocket", () => {
   test("resources: list, templates, read, subscribe", async () => {
     const { resources } = await client.listResources();
     assert.ok(resources.some((r: { uri: string }) => r.uri === "config://app"));
-    assert.ok(resources.some((r: { uri: string }) => r.uri === "users://ada/profile"), "template list() entries are listed");
+    assert.ok(
+      resources.some((r: { uri: string }) => r.uri === "users://ada/profile"),
+      "template list() entries are listed",
+    );
     const { resourceTemplates } = await client.listResourceTemplates();
     assert.deepEqual(resourceTemplates.map((t: { uriTemplate: string }) => t.uriTemplate), ["users://{name}/profile"]);
     const cfg = await client.readResource({ uri: "config://app" });
@@ -64,7 +67,10 @@ describe("official SDK client over WebSocket", () => {
     assert.equal((prof.contents[0] as { text: string }).text, "Profile of grace");
 
     const updated = new Promise<string>((resolve) =>
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n: { params: { uri: string } }) => resolve(n.params.uri))
+      client.setNotificationHandler(
+        ResourceUpdatedNotificationSchema,
+        (n: { params: { uri: string } }) => resolve(n.params.uri),
+      )
     );
     await client.subscribeResource({ uri: "config://app" });
     server.resourceUpdated("config://app");
@@ -108,10 +114,13 @@ describe("official SDK client over WebSocket", () => {
     const seen: string[] = [];
     let done!: () => void;
     const last = new Promise<void>((r) => (done = r));
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n: { params: { level: string; data: unknown } }) => {
-      seen.push(`${n.params.level}:${n.params.data}`);
-      if (n.params.data === "end") done();
-    });
+    client.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (n: { params: { level: string; data: unknown } }) => {
+        seen.push(`${n.params.level}:${n.params.data}`);
+        if (n.params.data === "end") done();
+      },
+    );
     await client.setLoggingLevel("warning");
     server.log("info", "hidden");
     server.log("error", "shown");
