@@ -13,11 +13,16 @@ export interface BearerAuthOptions {
    * refused with 401, and a warning is logged once.
    */
   token: string | readonly (string | undefined)[] | undefined;
-  /** What `ctx.auth` becomes for an admitted request: a stable identity. Default `"bearer"`. */
+  /**
+   * What `ctx.auth` becomes for an admitted request: a stable identity, not
+   * `false` (which would refuse). Default `"bearer"`.
+   */
   principal?: unknown;
 }
 
 const enc = new TextEncoder();
+// RFC 6750's b64token: what may follow "Bearer ".
+const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
  * An `authenticate` hook for {@linkcode serve} and the handlers that checks
@@ -34,8 +39,21 @@ const enc = new TextEncoder();
  */
 export function bearerAuth(options: BearerAuthOptions): (request: Request) => unknown {
   const list = typeof options.token === "string" ? [options.token] : options.token ?? [];
-  const tokens = list.filter((t): t is string => typeof t === "string" && t !== "").map((t) => enc.encode(t));
+  const given = list.filter((t): t is string => typeof t === "string" && t !== "");
+  for (const t of given) {
+    // A token no header can carry would lock everyone out without a word: say so now.
+    if (!TOKEN.test(t)) {
+      throw new TypeError(
+        "bearerAuth: a token may hold only letters, digits and - . _ ~ + / (then = padding); " +
+          (/\s/.test(t)
+            ? "this one has white space (a trailing newline from a file?)"
+            : "this one has other characters"),
+      );
+    }
+  }
+  const tokens = given.map((t) => enc.encode(t));
   const principal = options.principal ?? "bearer";
+  if (principal === false) throw new TypeError("bearerAuth: principal false would refuse every request");
   if (!tokens.length) {
     console.error("bearerAuth: no token is configured (unset or empty), so every request is refused with 401");
     return () => undefined;
@@ -43,10 +61,10 @@ export function bearerAuth(options: BearerAuthOptions): (request: Request) => un
   return (request) => {
     const header = request.headers.get("authorization") ?? "";
     const m = /^Bearer +(\S+) *$/i.exec(header);
-    if (!m) return undefined;
-    const given = enc.encode(m[1]);
+    if (!m || !TOKEN.test(m[1])) return undefined;
+    const sent = enc.encode(m[1]);
     let ok = false;
-    for (const t of tokens) ok = equal(given, t) || ok; // every token compared: the time does not tell which matched
+    for (const t of tokens) ok = equal(sent, t) || ok; // every token compared: the time does not tell which matched
     return ok ? principal : undefined;
   };
 }

@@ -89,9 +89,11 @@ export interface BunHttpServerLike {
 export interface HttpHandler {
   /**
    * Handles a request at the endpoint path (POST, GET, DELETE); answers 404
-   * for other paths and 405 for other methods.
+   * for other paths and 405 for other methods. Deno: `Deno.serve(handler.fetch)`.
    */
-  fetch(request: Request, bunServer?: BunHttpServerLike): Promise<Response>;
+  fetch(request: Request): Promise<Response>;
+  /** Bun: pass Bun's server too, so that SSE streams are exempt from its idle timeout. */
+  fetch(request: Request, bunServer: BunHttpServerLike): Promise<Response>;
   /** Open sessions. */
   readonly sessions: number;
   /**
@@ -290,6 +292,13 @@ function sseData(text: string): string {
  * const server = new McpServer({ name: "demo", version: "1.0.0" });
  * const mcp = httpHandler(server);
  * Deno.serve({ port: 8080 }, (req) => new URL(req.url).pathname === "/mcp" ? mcp.fetch(req) : new Response("hello"));
+ * ```
+ *
+ * @example Deno, the endpoint alone
+ * ```ts
+ * import { httpHandler, McpServer } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * Deno.serve({ hostname: "127.0.0.1", port: 8080 }, httpHandler(server).fetch);
  * ```
  */
 export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpHandler {
@@ -942,7 +951,7 @@ function createHttpHandler(server: McpServer, options: HttpOptions, websocket: b
   }
 
   return {
-    async fetch(req, bunServer) {
+    async fetch(req: Request, bunServer?: BunHttpServerLike) {
       const url = new URL(req.url);
       if (url.pathname !== path) return text(404, `Not Found: the MCP endpoint is ${path}`);
       const method = req.method;
@@ -1052,8 +1061,9 @@ export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): 
   const http = createHttpHandler(server, options, true);
   return {
     fetch: ((req: Request, bunServer?: BunServerLike & BunHttpServerLike) => {
-      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return ws.fetch(req, bunServer!);
-      return http.fetch(req, bunServer);
+      const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+      if (!bunServer) return upgrade ? ws.fetch(req) : http.fetch(req);
+      return upgrade ? ws.fetch(req, bunServer) : http.fetch(req, bunServer);
     }) as McpHandler["fetch"],
     websocket: ws.websocket,
     get connections() {

@@ -152,6 +152,13 @@ const runtime = globalThis as any;
  * Deno.serve((req) => new URL(req.url).pathname === "/mcp" ? mcp.fetch(req) : new Response("hello"));
  * ```
  *
+ * @example Deno, the endpoint alone
+ * ```ts
+ * import { McpServer, websocketHandler } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * Deno.serve({ hostname: "127.0.0.1", port: 8080 }, websocketHandler(server).fetch);
+ * ```
+ *
  * @example Bun
  * ```ts
  * import { McpServer, websocketHandler } from "./mod.ts";

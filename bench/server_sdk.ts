@@ -8,7 +8,8 @@
 import process from "node:process";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
+// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist, so under Deno (its npm resolution,
+// no node_modules) these imports are untyped: the callbacks below annotate what the tests rely on.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";

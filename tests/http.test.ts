@@ -3,7 +3,8 @@
 // one McpServer answering over WebSocket and HTTP at once.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
+// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist, so under Deno (its npm resolution,
+// no node_modules) these imports are untyped: the callbacks below annotate what the tests rely on.
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";

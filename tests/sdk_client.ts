@@ -1,5 +1,6 @@
 // The official SDK client as the tests use it: every client capability declared, with fixed answers.
-// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist; name the real files.
+// The SDK's "./*" export maps types to "*.js.d.ts", which does not exist, so under Deno (its npm resolution,
+// no node_modules) these imports are untyped: the callbacks below annotate what the tests rely on.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import assert from "node:assert/strict";
 import {
