@@ -4,7 +4,6 @@
 // test reads the rendered DOM with --dump-dom.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -12,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { runtimeName, start } from "./helpers.ts";
+import { run, runtimeName, start } from "./helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -24,40 +23,13 @@ const SKIP = existsSync(CHROMIUM) || required
   : `skipped: ${CHROMIUM} is missing (apt-get install -y chromium to run the browser test)`;
 if (SKIP) console.log(`browser.test.ts ${SKIP}`);
 
-interface Exited {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion; kills it (and its process group) after `ms`. */
-function run(cmd: string, args: string[], ms: number): Promise<Exited> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-      reject(new Error(`${cmd} did not finish within ${ms} ms; stderr:\n${stderr.slice(-2000)}`));
-    }, ms);
-    child.on("error", (e) => (clearTimeout(timer), reject(e)));
-    child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
-}
-
 /** Bundles client.ts for the browser with the runtime running this test. */
 async function bundle(dir: string): Promise<string> {
   const out = join(dir, "client.js");
   const args = runtimeName === "bun"
     ? ["build", "client.ts", "--target=browser", "--format=esm", "--outfile", out]
     : ["bundle", "--platform=browser", "--format=esm", "-o", out, "client.ts"];
-  const r = await run(process.execPath, args, 30_000);
+  const r = await run(process.execPath, args, { cwd: ROOT, timeout: 30_000 });
   assert.equal(r.code, 0, `bundling failed:\n${r.stderr}`);
   return readFileSync(out, "utf8");
 }
@@ -166,7 +138,7 @@ describe("client.ts in headless Chromium", () => {
       `--user-data-dir=${profile}`,
       "--dump-dom",
       httpUrl,
-    ], 45_000);
+    ], { cwd: ROOT, timeout: 45_000 });
     assert.equal(r.code, 0, `chromium failed:\n${r.stderr.slice(-2000)}`);
     const dom = r.stdout;
     assert.match(dom, /<p id="status">done<\/p>/, `page status; DOM:\n${dom.slice(0, 600)}`);

@@ -2,40 +2,17 @@
 // runtime under test, against an in-process example server.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { McpServer, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, runtimeName, start } from "./helpers.ts";
+import { closedPort, type Exited, run, runtimeName, start } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUN = runtimeName === "bun" ? ["run", "cli.ts"] : ["run", "-A", "cli.ts"];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI with `args`; kills it after 15 s. */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...RUN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`cli ${args.join(" ")} did not exit within 15 s; stderr: ${stderr}`));
-    }, 15_000);
-    child.on("error", (e) => (clearTimeout(timer), reject(e)));
-    child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
+function cli(...args: string[]): Promise<Exited> {
+  return run(process.execPath, [...RUN, ...args], { cwd: ROOT, timeout: 15_000 });
 }
 
 describe("cli.ts", () => {

@@ -417,7 +417,7 @@ export interface RunOptions {
   cwd?: string;
   /** Added to (or, where a value is undefined, removed from) this process's environment. */
   env?: Record<string, string | undefined>;
-  /** Written to standard input, which is then closed. */
+  /** Written to standard input, which is then closed (at once when there is none). */
   input?: string;
   /** Milliseconds before the process (group) is killed and the run fails. Default 60,000. */
   timeout?: number;
@@ -459,7 +459,7 @@ export async function launch(cmd: string, args: string[], options: RunOptions = 
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
-  if (options.input !== undefined) child.stdin!.end(options.input);
+  child.stdin!.end(options.input); // nothing to read: a child that waits on its input sees the end at once
   const killGroup = () => {
     try {
       process.kill(-child.pid!, "SIGKILL");
