@@ -28,8 +28,9 @@ import {
   type BunWebSocketHandlers,
   checkRequest,
   type CloseOptions,
+  endpointUrls,
+  notFound,
   originCheck,
-  text,
   websocketHandler,
   type WebSocketOptions,
 } from "./transport_ws.ts";
@@ -253,16 +254,13 @@ function isStreamRequest(req: Request): boolean {
 
 /** A short plain answer for a person who opens the endpoint: what it is and how to connect. @internal */
 export function endpointInfo(req: Request, server: McpServer, websocket: boolean): Response {
-  const url = new URL(req.url);
-  url.search = url.hash = "";
-  if (req.headers.get("x-forwarded-proto")?.toLowerCase() === "https") url.protocol = "https:";
-  const ws = `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}`;
+  const urls = endpointUrls(req);
   const { name, version } = server.serverInfo;
   const lines = [
     `This is an MCP (Model Context Protocol) server endpoint: ${name} ${version}.`,
     "It speaks JSON-RPC to MCP clients, not to browsers. Connect an MCP client to",
-    ...(websocket ? [`  ${ws}  (WebSocket, subprotocol "mcp")`] : []),
-    `  ${url.href}  (Streamable HTTP: POST an initialize request)`,
+    ...(websocket ? [`  ${urls.ws}  (WebSocket, subprotocol "mcp")`] : []),
+    `  ${urls.http}  (Streamable HTTP: POST an initialize request)`,
   ];
   return new Response(lines.join("\n") + "\n", {
     status: 200,
@@ -953,7 +951,7 @@ function createHttpHandler(server: McpServer, options: HttpOptions, websocket: b
   return {
     async fetch(req: Request, bunServer?: BunHttpServerLike) {
       const url = new URL(req.url);
-      if (url.pathname !== path) return text(404, `Not Found: the MCP endpoint is ${path}`);
+      if (url.pathname !== path) return notFound(path);
       const method = req.method;
       if (method !== "POST" && method !== "GET" && method !== "DELETE") {
         return new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } });

@@ -214,9 +214,9 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   // Checks shared by both runtimes; returns a refusal, or the auth result.
   async function admit(req: Request): Promise<Response | { auth: unknown; protocol?: string }> {
     const url = new URL(req.url);
-    if (url.pathname !== path) return text(404, `Not Found: the MCP endpoint is ${path}`);
+    if (url.pathname !== path) return notFound(path);
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      const ws = `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}`;
+      const { ws } = endpointUrls(req);
       return text(426, `This is an MCP WebSocket endpoint: connect an MCP client to ${ws} (subprotocol "mcp").`, {
         Upgrade: "websocket",
       });
@@ -413,9 +413,25 @@ export function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origi
   };
 }
 
-/** Whether `x` is Bun's server (Deno passes its connection info in that place). @internal */
-export function isBunServer(x: unknown): x is BunServerLike {
+/** Whether `x` is Bun's server (Deno passes its connection info in that place). */
+function isBunServer(x: unknown): x is BunServerLike {
   return typeof (x as BunServerLike | undefined)?.upgrade === "function";
+}
+
+/**
+ * The endpoint's public URLs as the client reached it (behind a TLS proxy,
+ * `X-Forwarded-Proto: https` makes them https and wss). @internal
+ */
+export function endpointUrls(req: Request): { http: string; ws: string } {
+  const url = new URL(req.url);
+  url.search = url.hash = "";
+  if (req.headers.get("x-forwarded-proto")?.toLowerCase() === "https") url.protocol = "https:";
+  return { http: url.href, ws: `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}` };
+}
+
+/** The 404 for a path other than the endpoint's, naming it. @internal */
+export function notFound(path: string): Response {
+  return text(404, `Not Found: the MCP endpoint is ${path}`);
 }
 
 /** A short plain-text response. @internal */
