@@ -38,14 +38,9 @@
 
 export {
   type CacheHint,
-  type Channel,
-  type ClientRequestOptions,
   type Completer,
-  Context,
-  LATEST_PROTOCOL_VERSION,
   McpServer,
   type McpServerOptions,
-  PER_REQUEST_PROTOCOL_VERSIONS,
   type PromptDefinition,
   type PromptHandler,
   type PromptReturn,
@@ -54,21 +49,20 @@ export {
   type ResourceReader,
   type ResourceReturn,
   type ResourceTemplateDefinition,
-  type SendMeta,
-  Session,
-  type SessionInit,
-  type SubscriptionFilter,
-  SUPPORTED_PROTOCOL_VERSIONS,
   type TemplateReader,
   type ToolDefinition,
   type ToolHandler,
   type ToolReturn,
 } from "./server.ts";
+export { type ClientRequestOptions, Session } from "./session.ts";
+export { Context } from "./context.ts";
+export type { Channel, Refusal, SendMeta, SessionInit } from "./channel.ts";
+export type { SubscriptionFilter } from "./_fanout.ts";
+export { LATEST_PROTOCOL_VERSION, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
 export {
   type BunServerLike,
   type BunSocketLike,
   type BunWebSocketHandlers,
-  type CloseOptions,
   type WebSocketHandler,
   websocketHandler,
   type WebSocketOptions,
@@ -79,11 +73,10 @@ export {
   type HttpHandler,
   httpHandler,
   type HttpOptions,
-  type McpHandler,
-  mcpHandler,
-  type McpHandlerOptions,
 } from "./transport_http.ts";
+export { type McpHandler, mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
 export { serve, type ServeHandle, type ServeOptions } from "./serve.ts";
+export type { CloseOptions } from "./_edge.ts";
 export { bearerAuth, type BearerAuthOptions } from "./auth.ts";
 export { serveStdio, type StdioHandle, type StdioOptions } from "./transport_stdio.ts";
 export {

@@ -6,8 +6,9 @@
  */
 
 import type { McpServer } from "./server.ts";
-import { type CloseOptions, websocketHandler } from "./transport_ws.ts";
-import { mcpHandler, type McpHandlerOptions } from "./transport_http.ts";
+import { websocketHandler } from "./transport_ws.ts";
+import { mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
+import { type CloseOptions, runtime } from "./_edge.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends McpHandlerOptions {
@@ -38,9 +39,6 @@ export interface ServeHandle {
   /** Shuts down gracefully: requests in flight finish (up to `timeout`), then every connection closes. */
   close(options?: CloseOptions): Promise<void>;
 }
-
-// deno-lint-ignore no-explicit-any
-const runtime = globalThis as any;
 
 /**
  * Serves `server` with `Deno.serve` or `Bun.serve`, whichever runtime this

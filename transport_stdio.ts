@@ -8,8 +8,9 @@
  */
 
 import { ErrorCode } from "./jsonrpc.ts";
-import type { McpServer, Session } from "./server.ts";
-import type { CloseOptions } from "./transport_ws.ts";
+import type { McpServer } from "./server.ts";
+import type { Session } from "./session.ts";
+import { type CloseOptions, drainSessions, runtime } from "./_edge.ts";
 
 /** Options of {@linkcode serveStdio}. */
 export interface StdioOptions {
@@ -39,9 +40,6 @@ export interface StdioHandle {
   /** Stops reading, lets requests in flight finish (up to `timeout`), then ends the session. */
   close(options?: CloseOptions): Promise<void>;
 }
-
-// deno-lint-ignore no-explicit-any
-const runtime = globalThis as any;
 
 function defaultInput(): ReadableStream<Uint8Array> {
   if (runtime.Bun?.stdin) return runtime.Bun.stdin.stream();
@@ -116,11 +114,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   async function shutdown(timeout: number): Promise<void> {
     if (ended) return;
     reading = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((r) => (timer = setTimeout(r, timeout)));
-    await Promise.race([session.drain(), deadline]);
-    clearTimeout(timer);
-    session.abortAll("The server is shutting down");
+    await drainSessions([session], timeout);
     // Let aborted handlers put their error responses on the wire before the session ends.
     await new Promise((r) => setTimeout(r, 0));
     await writer.ready.catch(() => {});

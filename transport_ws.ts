@@ -6,7 +6,24 @@
  * @module
  */
 
-import type { Channel, McpServer, Session } from "./server.ts";
+import type { Channel } from "./channel.ts";
+import type { McpServer } from "./server.ts";
+import type { Session } from "./session.ts";
+import {
+  checkRequest,
+  type CloseOptions,
+  drainSessions,
+  endpointUrls,
+  notFound,
+  originCheck,
+  runtime,
+  text,
+  waitAtMost,
+} from "./_edge.ts";
+import { upgradeDeno } from "./_ws_deno.ts";
+import { bunWebSocket, isBunServer, upgradeBun } from "./_ws_bun.ts";
+
+export type { CloseOptions };
 
 /** Options of {@linkcode websocketHandler} and {@linkcode serve}. */
 export interface WebSocketOptions {
@@ -40,12 +57,6 @@ export interface WebSocketOptions {
   authenticate?: (request: Request) => unknown;
   /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */
   realm?: string;
-}
-
-/** Options of {@linkcode WebSocketHandler.close}. */
-export interface CloseOptions {
-  /** Milliseconds to let requests in flight finish before their handlers are aborted. Default 10,000. */
-  timeout?: number;
 }
 
 /** The subset of Bun's `Server` that {@linkcode WebSocketHandler.fetch} uses. */
@@ -119,7 +130,8 @@ export interface WebSocketHandler {
   close(options?: CloseOptions): Promise<void>;
 }
 
-interface Conn {
+/** One socket, as the shared core sees it; the runtime adapters make them. @internal */
+export interface Conn {
   session?: Session;
   auth: unknown;
   close(code: number, reason: string): void;
@@ -130,16 +142,30 @@ interface Conn {
   ping?(): void;
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
+/** What the runtime adapters call: the core's side of every socket. @internal */
+export interface WsCore {
+  readonly maxMessageBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly keepAlive: number;
+  /** A socket is open: count it and start its session on `channel`. */
+  open(conn: Conn, channel: Channel): void;
+  /** Counts a socket before it opens (Deno upgrades, then opens). */
+  add(conn: Conn): void;
+  message(conn: Conn, data: unknown): void;
+  gone(conn: Conn): void;
+}
+
+/** What the admission checks found: who the client is, and the subprotocol to answer with. @internal */
+export interface Admitted {
+  auth: unknown;
+  protocol?: string;
+}
+
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 }
-
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-// deno-lint-ignore no-explicit-any
-const runtime = globalThis as any;
 
 /**
  * Creates the WebSocket endpoint for `server`.
@@ -171,8 +197,6 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   const path = options.path ?? "/mcp";
   const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const maxConnections = options.maxConnections ?? 10_000;
-  const maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
-  const keepAlive = options.keepAlive ?? 30_000;
   const originAllowed = originCheck(options.allowedOrigins);
   const conns = new Set<Conn>();
   let closing = false;
@@ -189,30 +213,45 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   const tooBig = (text: string) =>
     text.length > maxMessageBytes || (text.length * 3 > maxMessageBytes && utf8Length(text) > maxMessageBytes);
 
-  function open(conn: Conn, channel: Channel): void {
-    conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
-  }
+  const core: WsCore = {
+    maxMessageBytes,
+    maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
+    keepAlive: options.keepAlive ?? 30_000,
+    add(conn) {
+      conns.add(conn);
+    },
+    open(conn, channel) {
+      conns.add(conn);
+      if (conn.ping && pinger === undefined) pinger = setInterval(pingAll, core.keepAlive);
+      conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
+    },
+    message(conn, data) {
+      conn.alive = true;
+      if (typeof data !== "string") return conn.close(1003, "binary frames are not supported; send JSON-RPC as text");
+      if (tooBig(data)) return conn.close(1009, `message larger than ${maxMessageBytes} bytes`);
+      try {
+        conn.session?.receive(data);
+      } catch {
+        // A fault in the dispatcher costs this connection, not the process (Deno exits on an uncaught event error).
+        conn.close(1011, "internal error");
+      }
+    },
+    gone(conn) {
+      if (!conns.delete(conn)) return;
+      conn.session?.closed();
+      if (pinger !== undefined && ![...conns].some((c) => c.ping)) (clearInterval(pinger), pinger = undefined);
+    },
+  };
 
-  function message(conn: Conn, data: unknown): void {
-    conn.alive = true;
-    if (typeof data !== "string") return conn.close(1003, "binary frames are not supported; send JSON-RPC as text");
-    if (tooBig(data)) return conn.close(1009, `message larger than ${maxMessageBytes} bytes`);
-    try {
-      conn.session?.receive(data);
-    } catch {
-      // A fault in the dispatcher costs this connection, not the process (Deno exits on an uncaught event error).
-      conn.close(1011, "internal error");
-    }
-  }
-
-  function gone(conn: Conn): void {
-    if (!conns.delete(conn)) return;
-    conn.session?.closed();
-    if (pinger !== undefined && ![...conns].some((c) => c.ping)) (clearInterval(pinger), pinger = undefined);
-  }
+  const busy = () =>
+    closing
+      ? text(503, "The server is shutting down", { "Retry-After": "5" })
+      : conns.size >= maxConnections
+      ? text(503, "Too many connections", { "Retry-After": "5" })
+      : undefined;
 
   // Checks shared by both runtimes; returns a refusal, or the auth result.
-  async function admit(req: Request): Promise<Response | { auth: unknown; protocol?: string }> {
+  async function admit(req: Request): Promise<Response | Admitted> {
     const url = new URL(req.url);
     if (url.pathname !== path) return notFound(path);
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -221,222 +260,41 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
         Upgrade: "websocket",
       });
     }
-    if (closing) return text(503, "The server is shutting down", { "Retry-After": "5" });
-    if (conns.size >= maxConnections) return text(503, "Too many connections", { "Retry-After": "5" });
+    const refused = busy();
+    if (refused) return refused;
     const checked = await checkRequest(req, originAllowed, options);
     if (checked instanceof Response) return checked;
-    const { auth } = checked;
     // Re-check: authenticate may have awaited while others connected or close() began.
-    if (closing) return text(503, "The server is shutting down", { "Retry-After": "5" });
-    if (conns.size >= maxConnections) return text(503, "Too many connections", { "Retry-After": "5" });
+    const late = busy();
+    if (late) return late;
     const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((s) => s.trim()) ?? [];
-    return { auth, protocol: offered.includes("mcp") ? "mcp" : undefined };
+    return { auth: checked.auth, protocol: offered.includes("mcp") ? "mcp" : undefined };
   }
-
-  function fetchDeno(req: Request, admitted: { auth: unknown; protocol?: string }): Response {
-    const { socket, response } = runtime.Deno.upgradeWebSocket(req, {
-      protocol: admitted.protocol,
-      // Deno pings after idleTimeout/2 of silence and closes after idleTimeout.
-      idleTimeout: keepAlive > 0 ? Math.max(1, Math.ceil((2 * keepAlive) / 1000)) : 0,
-    }) as { socket: WebSocket; response: Response };
-    const ended = deferred();
-    const conn: Conn = {
-      auth: admitted.auth,
-      ended: ended.promise,
-      close(code, reason) {
-        try {
-          socket.close(code, reason);
-        } catch { /* already closing */ }
-        gone(conn);
-      },
-    };
-    conns.add(conn);
-    const channel: Channel = {
-      send(data) {
-        socket.send(data);
-        if (socket.bufferedAmount > maxBufferedBytes) conn.close(1008, "client is not reading: send buffer full");
-      },
-      close: (code, reason) => conn.close(code, reason),
-    };
-    socket.onopen = () => open(conn, channel);
-    socket.onmessage = (e) => message(conn, e.data);
-    socket.onclose = () => (gone(conn), ended.resolve());
-    socket.onerror = () => (gone(conn), ended.resolve());
-    return response;
-  }
-
-  function fetchBun(
-    req: Request,
-    bunServer: BunServerLike,
-    admitted: { auth: unknown; protocol?: string },
-  ): Response | undefined {
-    const data: { conn?: Conn; auth: unknown } = { auth: admitted.auth };
-    const headers = admitted.protocol ? { "Sec-WebSocket-Protocol": admitted.protocol } : undefined;
-    if (bunServer.upgrade(req, { headers, data })) return undefined;
-    return text(400, "WebSocket upgrade failed");
-  }
-
-  const bunConn = (ws: BunSocketLike) => (ws.data as { conn?: Conn }).conn;
-
-  const websocket: BunWebSocketHandlers = {
-    open(ws) {
-      const data = ws.data as { conn?: Conn; auth: unknown; ended?: () => void };
-      const ended = deferred();
-      data.ended = ended.resolve;
-      const conn: Conn = {
-        auth: data.auth,
-        ended: ended.promise,
-        alive: true,
-        ping: keepAlive > 0 && ws.ping ? () => ws.ping!() : undefined,
-        close(code, reason) {
-          try {
-            ws.close(code, reason);
-          } catch { /* already closed */ }
-          gone(conn);
-        },
-      };
-      data.conn = conn;
-      conns.add(conn);
-      if (conn.ping && pinger === undefined) pinger = setInterval(pingAll, keepAlive);
-      open(conn, {
-        send(text) {
-          const r = ws.send(text);
-          if (r === 0 || (r === -1 && (ws.getBufferedAmount?.() ?? 0) > maxBufferedBytes)) {
-            conn.close(1008, "client is not reading: send buffer full");
-          }
-        },
-        close: (code, reason) => conn.close(code, reason),
-      });
-    },
-    message(ws, msg) {
-      const conn = bunConn(ws);
-      if (conn) message(conn, msg);
-    },
-    close(ws) {
-      const conn = bunConn(ws);
-      if (conn) gone(conn);
-      (ws.data as { ended?: () => void }).ended?.();
-    },
-    pong(ws) {
-      const conn = bunConn(ws);
-      if (conn) conn.alive = true;
-    },
-    maxPayloadLength: maxMessageBytes,
-    idleTimeout: 0,
-    sendPings: false,
-    backpressureLimit: maxBufferedBytes,
-    closeOnBackpressureLimit: true,
-  };
 
   async function fetch(req: Request, bunServer?: unknown): Promise<Response | undefined> {
     const admitted = await admit(req);
     if (admitted instanceof Response) return admitted;
-    if (isBunServer(bunServer)) return fetchBun(req, bunServer, admitted);
-    if (runtime.Deno?.upgradeWebSocket) return fetchDeno(req, admitted);
+    if (isBunServer(bunServer)) return upgradeBun(req, bunServer, admitted);
+    if (runtime.Deno?.upgradeWebSocket) return upgradeDeno(core, req, admitted);
     return text(500, "No WebSocket support: run on Deno, or pass Bun's server to fetch()");
   }
 
   return {
     fetch: fetch as WebSocketHandler["fetch"],
-    websocket,
+    websocket: bunWebSocket(core),
     get connections() {
       return conns.size;
     },
     async close(opts = {}) {
       closing = true;
       const timeout = opts.timeout ?? 10_000;
-      const sessions = [...conns].map((c) => c.session).filter((s): s is Session => !!s);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<void>((r) => (timer = setTimeout(r, timeout)));
-      await Promise.race([Promise.all(sessions.map((s) => s.drain())), deadline]);
-      clearTimeout(timer);
-      for (const s of sessions) s.abortAll("The server is shutting down");
+      await drainSessions([...conns].map((c) => c.session).filter((s): s is Session => !!s), timeout);
       const open = [...conns];
       for (const c of open) c.close(1001, "server shutting down");
       // Let the close frames go out before the caller stops the HTTP server.
-      const grace = new Promise<void>((r) => (timer = setTimeout(r, Math.min(1000, timeout))));
-      await Promise.race([Promise.all(open.map((c) => c.ended)), grace]);
-      clearTimeout(timer);
+      await waitAtMost(Promise.all(open.map((c) => c.ended)), Math.min(1000, timeout));
     },
   };
-}
-
-/**
- * The checks every transport that takes HTTP requests shares: the Origin
- * check (403) and the `authenticate` hook (401 with `WWW-Authenticate`, or
- * the hook's own Response). Resolves to the auth result when admitted.
- * @internal
- */
-export async function checkRequest(
-  req: Request,
-  originAllowed: (origin: string) => boolean,
-  options: Pick<WebSocketOptions, "authenticate" | "realm">,
-): Promise<Response | { auth: unknown }> {
-  const origin = req.headers.get("origin");
-  if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
-  if (!options.authenticate) return { auth: undefined };
-  let auth: unknown;
-  try {
-    auth = await options.authenticate(req);
-  } catch (err) {
-    // A throw refuses the request like `undefined` does, but is most likely a bug: say so, once per hook.
-    if (!warnedThrow.has(options.authenticate)) {
-      warnedThrow.add(options.authenticate);
-      console.error("authenticate threw, so the request was refused with 401 (logged once):", err);
-    }
-    auth = undefined;
-  }
-  if (auth instanceof Response) return auth;
-  if (auth === undefined || auth === null || auth === false) {
-    return text(401, "Unauthorized", { "WWW-Authenticate": `Bearer realm="${options.realm ?? "mcp"}"` });
-  }
-  return { auth };
-}
-
-const warnedThrow = new WeakSet<object>();
-
-/** The origin predicate for an `allowedOrigins` option. @internal */
-export function originCheck(allowed: WebSocketOptions["allowedOrigins"]): (origin: string) => boolean {
-  if (allowed === "*") return () => true;
-  if (typeof allowed === "function") return allowed;
-  if (Array.isArray(allowed)) {
-    const set = new Set(allowed);
-    return (o) => set.has(o);
-  }
-  return (o) => {
-    try {
-      const u = new URL(o);
-      return (u.protocol === "http:" || u.protocol === "https:") && LOOPBACK.has(u.hostname);
-    } catch {
-      return false;
-    }
-  };
-}
-
-/** Whether `x` is Bun's server (Deno passes its connection info in that place). */
-function isBunServer(x: unknown): x is BunServerLike {
-  return typeof (x as BunServerLike | undefined)?.upgrade === "function";
-}
-
-/**
- * The endpoint's public URLs as the client reached it (behind a TLS proxy,
- * `X-Forwarded-Proto: https` makes them https and wss). @internal
- */
-export function endpointUrls(req: Request): { http: string; ws: string } {
-  const url = new URL(req.url);
-  url.search = url.hash = "";
-  if (req.headers.get("x-forwarded-proto")?.toLowerCase() === "https") url.protocol = "https:";
-  return { http: url.href, ws: `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}` };
-}
-
-/** The 404 for a path other than the endpoint's, naming it. @internal */
-export function notFound(path: string): Response {
-  return text(404, `Not Found: the MCP endpoint is ${path}`);
-}
-
-/** A short plain-text response. @internal */
-export function text(status: number, body: string, headers: Record<string, string> = {}): Response {
-  return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
 }
 
 function utf8Length(s: string): number {

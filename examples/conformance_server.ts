@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { McpServer, type StandardSchemaV1 } from "../mod.ts";
-import { closeSseStream, mcpHandler } from "../transport_http.ts";
+import { closeSseStream, mcpHandler } from "../mod.ts";
 
 // A 1x1 red PNG and a minimal WAV, as the scenarios suggest.
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";

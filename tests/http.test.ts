@@ -15,7 +15,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ErrorCode, McpError, McpServer } from "../mod.ts";
-import { closeSseStream, httpHandler, mcpHandler } from "../transport_http.ts";
+import { closeSseStream, httpHandler, mcpHandler } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
 import { deferred, sseMessages, waitFor, within } from "./helpers.ts";
 import { cancelSlowCall, newSdkClient } from "./sdk_client.ts";

@@ -1,0 +1,132 @@
+// What every transport does at its edge, whatever it carries: admitting a request (Origin check and
+// the authenticate hook), short plain answers (404, 426, what the endpoint is), finding the
+// runtime, and a shutdown that drains sessions against a deadline.
+
+import type { Session } from "./session.ts";
+import type { McpServer } from "./server.ts";
+
+/** Options of a transport's `close()`. */
+export interface CloseOptions {
+  /** Milliseconds to let requests in flight finish before their handlers are aborted. Default 10,000. */
+  timeout?: number;
+}
+
+/** The admission options every HTTP-based transport shares. */
+export interface AdmissionOptions {
+  allowedOrigins?: string[] | "*" | ((origin: string) => boolean);
+  authenticate?: (request: Request) => unknown;
+  realm?: string;
+}
+
+// deno-lint-ignore no-explicit-any
+type Api = any;
+/** The runtime's globals, where present: `Deno` or `Bun`. */
+export const runtime: { Deno?: Api; Bun?: Api } = globalThis as never;
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** The origin predicate for an `allowedOrigins` option: by default, loopback origins only. */
+export function originCheck(allowed: AdmissionOptions["allowedOrigins"]): (origin: string) => boolean {
+  if (allowed === "*") return () => true;
+  if (typeof allowed === "function") return allowed;
+  if (Array.isArray(allowed)) {
+    const set = new Set(allowed);
+    return (o) => set.has(o);
+  }
+  return (o) => {
+    try {
+      const u = new URL(o);
+      return (u.protocol === "http:" || u.protocol === "https:") && LOOPBACK.has(u.hostname);
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * The Origin check (403) and the `authenticate` hook (401 with
+ * `WWW-Authenticate`, or the hook's own Response). Resolves to the auth
+ * result when admitted.
+ */
+export async function checkRequest(
+  req: Request,
+  originAllowed: (origin: string) => boolean,
+  options: AdmissionOptions,
+): Promise<Response | { auth: unknown }> {
+  const origin = req.headers.get("origin");
+  if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
+  if (!options.authenticate) return { auth: undefined };
+  let auth: unknown;
+  try {
+    auth = await options.authenticate(req);
+  } catch (err) {
+    // A throw refuses the request like `undefined` does, but is most likely a bug: say so, once per hook.
+    if (!warnedThrow.has(options.authenticate)) {
+      warnedThrow.add(options.authenticate);
+      console.error("authenticate threw, so the request was refused with 401 (logged once):", err);
+    }
+    auth = undefined;
+  }
+  if (auth instanceof Response) return auth;
+  if (auth === undefined || auth === null || auth === false) {
+    return text(401, "Unauthorized", { "WWW-Authenticate": `Bearer realm="${options.realm ?? "mcp"}"` });
+  }
+  return { auth };
+}
+
+const warnedThrow = new WeakSet<object>();
+
+/**
+ * The endpoint's public URLs as the client reached it (behind a TLS proxy,
+ * `X-Forwarded-Proto: https` makes them https and wss).
+ */
+export function endpointUrls(req: Request): { http: string; ws: string } {
+  const url = new URL(req.url);
+  url.search = url.hash = "";
+  if (req.headers.get("x-forwarded-proto")?.toLowerCase() === "https") url.protocol = "https:";
+  return { http: url.href, ws: `${url.protocol === "https:" ? "wss" : "ws"}://${url.host}${url.pathname}` };
+}
+
+/** The 404 for a path other than the endpoint's, naming it. */
+export function notFound(path: string): Response {
+  return text(404, `Not Found: the MCP endpoint is ${path}`);
+}
+
+/** A short plain answer for a person who opens the endpoint: what it is and how to connect. */
+export function endpointInfo(req: Request, server: McpServer, websocket: boolean): Response {
+  const urls = endpointUrls(req);
+  const { name, version } = server.serverInfo;
+  const lines = [
+    `This is an MCP (Model Context Protocol) server endpoint: ${name} ${version}.`,
+    "It speaks JSON-RPC to MCP clients, not to browsers. Connect an MCP client to",
+    ...(websocket ? [`  ${urls.ws}  (WebSocket, subprotocol "mcp")`] : []),
+    `  ${urls.http}  (Streamable HTTP: POST an initialize request)`,
+  ];
+  return new Response(lines.join("\n") + "\n", {
+    status: 200,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
+}
+
+/** A short plain-text response. */
+export function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
+}
+
+/** Resolves after `ms`, or at once when `until` settles first; never keeps the process alive longer. */
+export async function waitAtMost(until: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  await Promise.race([until, deadline]);
+  clearTimeout(timer);
+}
+
+/**
+ * Graceful shutdown of sessions: each stops taking requests, those in flight
+ * get up to `timeout` to finish, and whatever still runs then is aborted.
+ */
+export async function drainSessions(sessions: Iterable<Session>, timeout: number): Promise<void> {
+  const all = [...sessions];
+  await waitAtMost(Promise.all(all.map((s) => s.drain())), timeout);
+  for (const s of all) s.abortAll("The server is shutting down");
+}

@@ -1,0 +1,120 @@
+// Server-wide notifications to the sessions of this process: list changes, resource updates and log
+// messages, to initialized sessions and to 2026-07-28 `subscriptions/listen` streams. A cluster
+// backend publishes these across instances and delivers them here on each one.
+
+import type { RequestId } from "./jsonrpc.ts";
+import type { LoggingLevel } from "./types.ts";
+import type { Session } from "./session.ts";
+import type { McpServer } from "./server.ts";
+import type { Kind } from "./_registry.ts";
+import { META } from "./versions.ts";
+
+/** The 2026-07-28 subscription filter of `subscriptions/listen`. */
+export interface SubscriptionFilter {
+  /** Send `notifications/tools/list_changed`. */
+  toolsListChanged?: boolean;
+  /** Send `notifications/prompts/list_changed`. */
+  promptsListChanged?: boolean;
+  /** Send `notifications/resources/list_changed`. */
+  resourcesListChanged?: boolean;
+  /** Send `notifications/resources/updated` for these URIs. */
+  resourceSubscriptions?: string[];
+}
+
+interface Listen {
+  filter: SubscriptionFilter;
+  end: () => void;
+}
+
+const fanouts = new WeakMap<McpServer, Fanout>();
+
+/** The fan-out of `server`. */
+export function fanoutOf(server: McpServer): Fanout {
+  return fanouts.get(server)!;
+}
+
+export class Fanout {
+  /** Every open session of this server in this process. */
+  readonly sessions: Set<Session> = new Set();
+  #listens = new Map<Session, Map<RequestId, Listen>>();
+  #pending = new Set<Kind>();
+
+  constructor(server: McpServer) {
+    fanouts.set(server, this);
+  }
+
+  /** Tells every session that `kind`'s list changed; a burst of changes becomes one notification per kind. */
+  listChanged(kind: Kind): void {
+    if (!this.sessions.size) return;
+    if (!this.#pending.size) {
+      queueMicrotask(() => {
+        const kinds = [...this.#pending];
+        this.#pending.clear();
+        for (const s of this.sessions) for (const k of kinds) this.#listChangedOn(s, k);
+      });
+    }
+    this.#pending.add(kind);
+  }
+
+  #listChangedOn(s: Session, kind: Kind): void {
+    const method = `notifications/${kind}/list_changed`;
+    // Only kinds this client was told about at initialize (a later registration can add a kind).
+    if (s.ready && s.serverCapabilities[kind]) s.notify(method);
+    const flag = `${kind}ListChanged` as const;
+    for (const [id, l] of this.#listens.get(s) ?? []) {
+      if (l.filter[flag]) s.notify(method, { _meta: { [META.subscriptionId]: id } });
+    }
+  }
+
+  /** Sends resources/updated to legacy subscribers and to listens that name the URI. */
+  resourceUpdated(uri: string): void {
+    for (const s of this.sessions) {
+      if (s.subscriptions.has(uri)) s.notify("notifications/resources/updated", { uri });
+      for (const [id, l] of this.#listens.get(s) ?? []) {
+        if (l.filter.resourceSubscriptions?.includes(uri)) {
+          s.notify("notifications/resources/updated", { uri, _meta: { [META.subscriptionId]: id } });
+        }
+      }
+    }
+  }
+
+  log(level: LoggingLevel, data: unknown, logger?: string): void {
+    for (const s of this.sessions) s.log(level, data, logger);
+  }
+
+  /** Opens a 2026-07-28 subscription stream; resolves with its result when it ends gracefully. */
+  listen(session: Session, id: RequestId, filter: SubscriptionFilter): Promise<Record<string, unknown>> {
+    let mine = this.#listens.get(session);
+    if (!mine) this.#listens.set(session, mine = new Map());
+    const listens = mine;
+    return new Promise((resolve) => {
+      const end = () => {
+        if (listens.delete(id)) resolve({ _meta: { [META.subscriptionId]: id } });
+      };
+      listens.set(id, { filter, end });
+      session.notify("notifications/subscriptions/acknowledged", {
+        notifications: filter,
+        _meta: { [META.subscriptionId]: id },
+      });
+    });
+  }
+
+  /** Ends the listen `id` of `session` with its result; false if there is none. */
+  endListen(session: Session, id: RequestId): boolean {
+    const l = this.#listens.get(session)?.get(id);
+    if (!l) return false;
+    l.end();
+    return true;
+  }
+
+  /** Ends every listen of `session` with its result (a draining server). */
+  endListens(session: Session): void {
+    for (const l of [...this.#listens.get(session)?.values() ?? []]) l.end();
+  }
+
+  /** Forgets a closed session and its listens (they end without a result). */
+  forget(session: Session): void {
+    this.sessions.delete(session);
+    this.#listens.delete(session);
+  }
+}

@@ -1,0 +1,138 @@
+// One Streamable HTTP session: its MCP Session, and where each message the dispatcher sends goes.
+// A response goes to the POST that carried its request (as JSON, or on that POST's SSE stream);
+// what a handler sends meanwhile goes on the same stream; everything else on the standalone GET
+// stream. Routing uses the dispatcher's SendMeta only: no frame is read here.
+
+import { ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
+import type { Channel, SendMeta } from "./channel.ts";
+import type { McpServer } from "./server.ts";
+import type { Session } from "./session.ts";
+import { EventLog, type SseLimits, type Stream } from "./_sse.ts";
+
+/** Where the messages of one POST go. */
+export interface PostRoute {
+  pending: Set<RequestId>;
+  mode: "undecided" | "sse" | "json";
+  /** Messages sent before the transport chose JSON or SSE. */
+  buffer: { text: string; response: boolean }[];
+  stream?: Stream;
+  json: string[];
+  resolveJson?: (frames: string[]) => void;
+  /** A handler asked to close the stream before the transport chose it (closeSseStream). */
+  closeRequested: boolean;
+}
+
+export function newRoute(ids: RequestId[]): PostRoute {
+  return { pending: new Set(ids), mode: "undecided", buffer: [], json: [], closeRequested: false };
+}
+
+// The authenticate result as a comparable key; sessions are bound to it.
+export function principalOf(auth: unknown): string {
+  try {
+    return JSON.stringify(auth) ?? "";
+  } catch {
+    return String(auth);
+  }
+}
+
+// Lets closeSseStream() find a session's HTTP state from a handler's context.
+const bySession = new WeakMap<Session, HttpSession>();
+
+/** The HTTP session a {@linkcode Session} belongs to, if it is one. */
+export function httpSessionOf(session: Session): HttpSession | undefined {
+  return bySession.get(session);
+}
+
+export class HttpSession {
+  /** The session id (`Mcp-Session-Id`): 24 random bytes. */
+  readonly token: string;
+  /** Who opened it (the `authenticate` result, serialized). */
+  readonly principal: string;
+  readonly session: Session;
+  /** The POST each request in flight came with. */
+  readonly owners = new Map<RequestId, PostRoute>();
+  readonly events: EventLog;
+  lastActive = Date.now();
+  ended = false;
+
+  /** `onEnd` is told once, when the session ends. */
+  constructor(server: McpServer, auth: unknown, limits: SseLimits, private readonly onEnd: (hs: HttpSession) => void) {
+    const bytes = crypto.getRandomValues(new Uint8Array(24));
+    this.token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+    this.principal = principalOf(auth);
+    this.events = new EventLog(limits, () => (this.lastActive = Date.now()));
+    const channel: Channel = {
+      send: (text, meta) => this.#route(text, meta),
+      close: () => this.end("The server closed the session"),
+      noResponse: (id) => {
+        const r = this.owners.get(id);
+        if (!r) return;
+        this.owners.delete(id);
+        r.pending.delete(id);
+        if (!r.pending.size && r.mode !== "undecided") this.finish(r);
+      },
+    };
+    this.session = server.connect(channel, { auth, transport: "http" });
+    bySession.set(this.session, this);
+  }
+
+  #route(text: string, meta?: SendMeta): void {
+    if (this.ended) return;
+    if (meta?.responseTo !== undefined) {
+      const ids = Array.isArray(meta.responseTo) ? meta.responseTo : [meta.responseTo];
+      let r: PostRoute | undefined;
+      for (const id of ids) if ((r = this.owners.get(id))) break;
+      if (!r) return; // nobody is waiting for it any more
+      this.#respond(r, text, ids);
+      return;
+    }
+    if (meta?.relatedTo !== undefined) {
+      const r = this.owners.get(meta.relatedTo);
+      if (r && r.mode !== "json") return this.#push(r, text);
+    }
+    this.events.write(this.events.standalone, text);
+  }
+
+  #push(r: PostRoute, text: string): void {
+    if (r.mode === "undecided") r.buffer.push({ text, response: false });
+    else if (r.mode === "sse") this.events.write(r.stream!, text);
+    else this.events.write(this.events.standalone, text);
+  }
+
+  #respond(r: PostRoute, text: string, ids: RequestId[]): void {
+    for (const id of ids) {
+      if (this.owners.get(id) === r) this.owners.delete(id);
+      r.pending.delete(id);
+    }
+    if (r.mode === "undecided") r.buffer.push({ text, response: true });
+    else if (r.mode === "sse") this.events.write(r.stream!, text);
+    else r.json.push(text);
+    if (!r.pending.size && r.mode !== "undecided") this.finish(r);
+  }
+
+  /** Every response of the POST is out: end its stream, or hand its JSON to the waiting response. */
+  finish(r: PostRoute): void {
+    if (r.mode === "sse") this.events.finish(r.stream!);
+    else if (r.mode === "json" && r.resolveJson) {
+      const resolve = r.resolveJson;
+      r.resolveJson = undefined;
+      resolve(r.json);
+    }
+  }
+
+  /** Ends the session: requests still waiting get an error answer, every stream closes. */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
+    this.session.closed();
+    const routes = new Set(this.owners.values());
+    this.owners.clear();
+    for (const r of routes) {
+      for (const id of r.pending) {
+        this.#respond(r, errorFrame(id, { code: ErrorCode.ConnectionClosed, message: reason }), [id]);
+      }
+    }
+    this.events.clear();
+  }
+}

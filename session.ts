@@ -1,0 +1,515 @@
+/**
+ * {@linkcode Session}: one client connection and its dispatcher. It takes
+ * the client's JSON-RPC messages from a transport, answers `initialize`,
+ * runs each request's handler with a {@linkcode Context}, and sends the
+ * answers and its own requests back through the transport's
+ * {@linkcode Channel}. Nothing here knows about sockets.
+ *
+ * @module
+ */
+
+import {
+  classify,
+  ErrorCode,
+  errorFrame,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  McpError,
+  notificationFrame,
+  type RequestId,
+  resultFrame,
+} from "./jsonrpc.ts";
+import type { Channel, Refusal, SendMeta, SessionInit } from "./channel.ts";
+import type {
+  CreateMessageParams,
+  CreateMessageResult,
+  ElicitResult,
+  Implementation,
+  InferOutput,
+  LoggingLevel,
+  Root,
+  StandardSchemaV1,
+} from "./types.ts";
+import { Context, InFlight } from "./context.ts";
+import type { McpServer } from "./server.ts";
+import { type Registry, registryOf } from "./_registry.ts";
+import { type Fanout, fanoutOf } from "./_fanout.ts";
+import { ROUTES } from "./_handlers.ts";
+import { MODERN_ROUTES, ModernContext, runModern, unsupportedVersion } from "./_modern.ts";
+import { Outbound } from "./_outbound.ts";
+import { elicitOutcome, elicitParams, rootsOf, supportsFormElicitation } from "./_elicitation.ts";
+import { type Answer, ErrorResponse, errorResponse, responseFrame, toErrorObject } from "./_results.ts";
+import { isRecord, isThenable, later, levelRank } from "./_util.ts";
+import {
+  allowsBatches,
+  elicitationHasMode,
+  LATEST_PROTOCOL_VERSION,
+  perRequestVersion,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "./versions.ts";
+
+/** Options of a request the server sends to the client. */
+export interface ClientRequestOptions {
+  /** Aborts the request; the client is sent `notifications/cancelled`. */
+  signal?: AbortSignal;
+  /** Milliseconds to wait for the answer. Defaults to the server's `clientRequestTimeout`. */
+  timeout?: number;
+  /** The client request whose handler sends this one; set by {@linkcode Context}. */
+  relatedTo?: RequestId;
+}
+
+/**
+ * One client connection: its negotiated protocol version, its capabilities,
+ * its requests in flight. Created by {@linkcode McpServer.connect}.
+ *
+ * @example Pushing to every initialized client
+ * ```ts
+ * import { McpServer } from "./mod.ts";
+ * const server = new McpServer({ name: "demo", version: "1.0.0" });
+ * for (const session of server.sessions) {
+ *   if (session.ready) session.notify("notifications/message", { level: "info", data: "hello" });
+ * }
+ * ```
+ */
+export class Session {
+  /** A random id for logs and bookkeeping. */
+  readonly id: string = crypto.randomUUID();
+  /** The server this session belongs to. */
+  readonly server: McpServer;
+  /** The result of the transport's `authenticate` hook. */
+  readonly auth: unknown;
+  /** The transport's name. */
+  readonly transport: string;
+  /** The negotiated protocol version; empty until `initialize`. */
+  protocolVersion = "";
+  /** The client's `clientInfo` from `initialize`. */
+  clientInfo?: Implementation;
+  /** The client's capabilities from `initialize`. */
+  clientCapabilities: Record<string, unknown> = {};
+  /** Least severity of log messages sent to this client. */
+  logLevel: LoggingLevel;
+  /** URIs this client subscribed to. */
+  readonly subscriptions: Set<string> = new Set();
+
+  #channel: Channel;
+  #reg: Registry;
+  #fanout: Fanout;
+  #inflight = new Map<RequestId, InFlight>();
+  #outbound: Outbound;
+  #closed = false;
+  #draining = false;
+  #idleWaiters: (() => void)[] = [];
+  #advertised: Record<string, unknown> = {};
+
+  /** @internal Use {@linkcode McpServer.connect}. */
+  constructor(server: McpServer, channel: Channel, init: SessionInit) {
+    this.server = server;
+    this.#channel = channel;
+    this.#reg = registryOf(server);
+    this.#fanout = fanoutOf(server);
+    this.auth = init.auth;
+    this.transport = init.transport ?? "unknown";
+    this.logLevel = server.options.logLevel;
+    this.#outbound = new Outbound(
+      (text, meta) => this.#send(text, meta),
+      (requestId, reason, relatedTo) => this.notify("notifications/cancelled", { requestId, reason }, relatedTo),
+    );
+  }
+
+  /** Whether `initialize` has been answered. */
+  get ready(): boolean {
+    return this.protocolVersion !== "";
+  }
+
+  /** Whether the session has ended. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Requests from the client that have not been answered yet. */
+  get inFlight(): number {
+    return this.#inflight.size;
+  }
+
+  /** The capabilities this server advertised in its `initialize` result; empty before. */
+  get serverCapabilities(): Readonly<Record<string, unknown>> {
+    return this.#advertised;
+  }
+
+  /**
+   * Handles one incoming text message (a JSON-RPC message or batch), for
+   * socket transports: everything it leads to, a refusal included, goes out
+   * through the channel.
+   */
+  receive(text: string): void {
+    if (this.#closed) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      const code = ErrorCode.ParseError;
+      this.#send(errorFrame(null, { code, message: "Parse error: the message is not valid JSON" }), {
+        refusal: true,
+        error: code,
+      });
+      return;
+    }
+    const refusal = this.dispatch(value);
+    if (refusal) this.#send(refusal.text, { refusal: true, error: refusal.code });
+  }
+
+  /**
+   * Handles one already-parsed JSON value, for transports that parse the
+   * body themselves. Returns the refusal of the message as a whole (a batch
+   * the protocol version does not allow, a message with no usable id), for
+   * the transport to answer on the request that carried it; everything else
+   * goes out through the channel.
+   */
+  dispatch(value: unknown): Refusal | undefined {
+    if (this.#closed) return undefined;
+    if (Array.isArray(value)) return this.#batch(value);
+    const out = this.#handle(value);
+    if (out === undefined) return undefined;
+    const id = typeof value === "object" && value !== null ? (value as { id?: unknown }).id : undefined;
+    const to = typeof id === "string" || typeof id === "number" ? id : undefined;
+    if (typeof out === "string") this.#send(out, to === undefined ? undefined : { responseTo: to });
+    else if (out instanceof ErrorResponse) {
+      if (to === undefined) return out;
+      this.#send(out.text, { responseTo: to, error: out.code });
+    } else {
+      out.then((a) => {
+        if (typeof a === "string") this.#send(a, to === undefined ? undefined : { responseTo: to });
+        else if (a !== undefined) this.#send(a.text, to === undefined ? undefined : { responseTo: to, error: a.code });
+        else if (to !== undefined) this.#noResponse(to);
+      });
+    }
+    return undefined;
+  }
+
+  /** Called by the transport when the connection is gone: aborts every handler and pending client request. */
+  closed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fanout.forget(this);
+    for (const f of this.#inflight.values()) {
+      f.cancelled = true;
+      if (f.timer) clearTimeout(f.timer);
+      f.abort(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+    }
+    this.#inflight.clear();
+    this.#wakeIdle();
+    this.#outbound.rejectAll(new McpError(ErrorCode.ConnectionClosed, "Connection closed before the client answered"));
+  }
+
+  /** Ends the connection from the server side; `reason` goes to the client where the transport can carry it. */
+  close(reason = ""): void {
+    if (this.#closed) return;
+    try {
+      this.#channel.close(reason);
+    } finally {
+      this.closed();
+    }
+  }
+
+  /**
+   * Stops taking new requests (each is answered with an error saying the
+   * server is shutting down) and resolves once every request in flight has
+   * been answered.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    this.#fanout.endListens(this);
+    if (!this.#inflight.size) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /** Aborts every handler still running, e.g. at a shutdown deadline. */
+  abortAll(reason: string): void {
+    for (const f of this.#inflight.values()) f.abort(new McpError(ErrorCode.ConnectionClosed, reason));
+  }
+
+  /** Sends a notification to the client; `relatedTo` names the client request it belongs to, if any. */
+  notify(method: string, params?: Record<string, unknown>, relatedTo?: RequestId): void {
+    this.#send(notificationFrame(method, params), relatedTo === undefined ? undefined : { relatedTo });
+  }
+
+  /** Sends `notifications/message` if `level` is at or above this session's level. */
+  log(level: LoggingLevel, data: unknown, logger?: string, relatedTo?: RequestId): void {
+    const rank = levelRank(level);
+    if (rank < 0) throw new RangeError(`unknown log level "${level}"`);
+    if (!this.ready || rank < levelRank(this.logLevel)) return;
+    this.notify("notifications/message", logger === undefined ? { level, data } : { level, logger, data }, relatedTo);
+  }
+
+  /**
+   * Sends a request to the client and resolves with its result. Rejects with
+   * an {@linkcode McpError} on an error answer, a timeout, or a closed
+   * connection.
+   */
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: ClientRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+    const timeout = options.timeout ?? this.server.options.clientRequestTimeout;
+    return this.#outbound.request(method, params, { signal: options.signal, relatedTo: options.relatedTo, timeout });
+  }
+
+  /** Sends `ping` to the client. */
+  async ping(options?: ClientRequestOptions): Promise<void> {
+    await this.request("ping", undefined, options);
+  }
+
+  /** Asks the client's model for a completion (`sampling/createMessage`). */
+  async sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
+    this.#requireCapability("sampling", "sampling/createMessage");
+    return await this.request(
+      "sampling/createMessage",
+      params as Record<string, unknown>,
+      options,
+    ) as CreateMessageResult;
+  }
+
+  /**
+   * Asks the user for input through the client (`elicitation/create`, form
+   * mode). `schema` is an object schema of primitive fields; accepted
+   * content is validated against it.
+   */
+  async elicit<S extends StandardSchemaV1>(
+    message: string,
+    schema: S,
+    options?: ClientRequestOptions,
+  ): Promise<ElicitResult<InferOutput<S>>> {
+    if (!supportsFormElicitation(this.clientCapabilities)) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        "The client does not support form elicitation (it did not declare the 'elicitation' capability)",
+      );
+    }
+    const params = elicitParams(message, schema, elicitationHasMode(this.protocolVersion));
+    return elicitOutcome(schema, await this.request("elicitation/create", params, options));
+  }
+
+  /** Asks the client for its roots (`roots/list`). */
+  async listRoots(options?: ClientRequestOptions): Promise<Root[]> {
+    this.#requireCapability("roots", "roots/list");
+    return rootsOf<Root>(await this.request("roots/list", undefined, options));
+  }
+
+  #requireCapability(cap: string, method: string): void {
+    if (!this.clientCapabilities[cap]) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `The client does not support ${method} (it did not declare the '${cap}' capability)`,
+      );
+    }
+  }
+
+  #send(text: string, meta?: SendMeta): void {
+    if (this.#closed) return;
+    try {
+      this.#channel.send(text, meta);
+    } catch {
+      // The transport closes the session when a send fails for good.
+    }
+  }
+
+  #noResponse(id: RequestId): void {
+    try {
+      this.#channel.noResponse?.(id);
+    } catch {
+      // The transport is gone; there is nobody left to tell.
+    }
+  }
+
+  #wakeIdle(): void {
+    if (this.#inflight.size) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  #batch(items: unknown[]): Refusal | undefined {
+    // Batches exist only in 2025-03-26 and 2024-11-05; initialize may not be batched.
+    if (!this.ready || !allowsBatches(this.protocolVersion) || items.length === 0) {
+      const why = items.length === 0
+        ? "an empty batch is not a valid request"
+        : this.ready
+        ? `JSON-RPC batches are not supported in protocol version ${this.protocolVersion}`
+        : "JSON-RPC batches are not allowed before initialize";
+      return errorResponse(null, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${why}` });
+    }
+    const outs = items.map((v) => {
+      if (isRecord(v) && v.method === "initialize") {
+        const id = v.id;
+        return errorResponse(typeof id === "string" || typeof id === "number" ? id : null, {
+          code: ErrorCode.InvalidRequest,
+          message: "Invalid Request: initialize may not be part of a batch",
+        });
+      }
+      return this.#handle(v);
+    });
+    const ids = items.map((v) => (v as { id?: unknown } | null)?.id)
+      .filter((id): id is RequestId => typeof id === "string" || typeof id === "number");
+    Promise.all(outs).then((answers) => {
+      const present = answers.filter((a) => a !== undefined).map((a) => typeof a === "string" ? a : a.text);
+      if (present.length) this.#send(`[${present.join(",")}]`, { responseTo: ids });
+      else for (const id of ids) this.#noResponse(id);
+    });
+    return undefined;
+  }
+
+  // The answer to one message, now or later.
+  #handle(value: unknown): Answer | Promise<Answer> {
+    const c = classify(value);
+    switch (c.kind) {
+      case "request":
+        return this.#request(c.msg);
+      case "notification":
+        this.#notification(c.msg);
+        return undefined;
+      case "response":
+        this.#outbound.settle(c.id, c.result, c.error);
+        return undefined;
+      case "invalid":
+        return errorResponse(c.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${c.reason}` });
+      case "ignored":
+        return undefined;
+    }
+  }
+
+  #notification(msg: JsonRpcNotification): void {
+    const p = msg.params ?? {};
+    switch (msg.method) {
+      case "notifications/cancelled": {
+        const id = p.requestId as RequestId;
+        if (this.#fanout.endListen(this, id)) return; // a listen ends with its result, not in silence
+        const f = this.#inflight.get(id);
+        if (!f) return;
+        f.cancelled = true;
+        f.abort(new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"));
+        return;
+      }
+      case "notifications/roots/list_changed":
+        this.server.options.onRootsListChanged?.(this);
+        return;
+    }
+  }
+
+  #request(msg: JsonRpcRequest): string | ErrorResponse | Promise<Answer> {
+    const { id, method } = msg;
+    if (method === "ping") return resultFrame(id, {});
+    if (method === "initialize") return this.#initialize(id, msg.params ?? {});
+    // A request naming its version in _meta is 2026-07-28, session or not.
+    const requested = perRequestVersion(msg);
+    const modern = requested !== undefined || method === "server/discover";
+    if (modern) {
+      const unsupported = unsupportedVersion(id, requested);
+      if (unsupported) return unsupported;
+    } else if (!this.ready) {
+      return errorResponse(id, {
+        code: ErrorCode.InvalidRequest,
+        message: `Invalid Request: send initialize before ${method}`,
+      });
+    }
+    const refused = this.#admit(id);
+    if (refused) return refused;
+    const route = modern ? MODERN_ROUTES[method] : ROUTES[method];
+    if (!route) return errorResponse(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` });
+    const f = new InFlight();
+    let out: unknown;
+    try {
+      out = modern
+        ? runModern(route, this.#reg, msg.params ?? {}, new ModernContext(this, msg, f))
+        : route(this.#reg, msg.params ?? {}, new Context(this, msg, f));
+    } catch (err) {
+      return errorResponse(id, toErrorObject(err));
+    }
+    // Synchronous handlers are answered at once: no promise, no bookkeeping.
+    if (!isThenable(out)) return responseFrame(id, out);
+    return this.#settle(msg, f, out);
+  }
+
+  // The checks a request passes before its handler runs: shutdown, duplicate id, too many in flight.
+  #admit(id: RequestId): ErrorResponse | undefined {
+    if (this.#draining) {
+      return errorResponse(id, {
+        code: ErrorCode.ConnectionClosed,
+        message: "The server is shutting down and takes no new requests",
+      });
+    }
+    if (this.#inflight.has(id)) {
+      return errorResponse(id, {
+        code: ErrorCode.InvalidRequest,
+        message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight`,
+      });
+    }
+    const max = this.server.options.maxInFlight;
+    if (this.#inflight.size >= max) {
+      return errorResponse(id, {
+        code: ErrorCode.ServerBusy,
+        message:
+          `Too many requests in flight on this connection (at most ${max}); wait for answers before sending more`,
+      });
+    }
+    return undefined;
+  }
+
+  // An asynchronous handler: tracked in flight until it settles, times out, is cancelled or its connection closes.
+  #settle(msg: JsonRpcRequest, f: InFlight, out: PromiseLike<unknown>): Promise<Answer> {
+    const { id, method } = msg;
+    this.#inflight.set(id, f);
+    const timeout = this.server.options.requestTimeout;
+    return new Promise<Answer>((resolve) => {
+      const finish = (answer: Answer) => {
+        if (this.#inflight.get(id) !== f) return resolve(undefined); // closed, or timed out already
+        this.#inflight.delete(id);
+        if (f.timer) clearTimeout(f.timer);
+        resolve(f.cancelled ? undefined : answer);
+        this.#wakeIdle();
+      };
+      if (timeout > 0 && method !== "subscriptions/listen") {
+        f.timer = later(() => {
+          finish(errorResponse(id, {
+            code: ErrorCode.RequestTimeout,
+            message: `Request timed out: ${method} ran longer than ${timeout} ms`,
+          }));
+          f.abort(new McpError(ErrorCode.RequestTimeout, `Request timed out after ${timeout} ms`));
+        }, timeout);
+      }
+      out.then(
+        (result) => finish(responseFrame(id, result)),
+        (err) => finish(errorResponse(id, toErrorObject(err))),
+      );
+    });
+  }
+
+  #initialize(id: RequestId, params: Record<string, unknown>): string | ErrorResponse {
+    if (this.ready) {
+      return errorResponse(id, {
+        code: ErrorCode.InvalidRequest,
+        message: "Invalid Request: the session is already initialized",
+      });
+    }
+    const requested = params.protocolVersion;
+    if (typeof requested !== "string") {
+      return errorResponse(id, {
+        code: ErrorCode.InvalidParams,
+        message: "Invalid params: initialize needs a protocolVersion string",
+      });
+    }
+    this.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    this.clientCapabilities = isRecord(params.capabilities) ? params.capabilities : {};
+    const info = params.clientInfo;
+    if (typeof info === "object" && info !== null) this.clientInfo = info as Implementation;
+    this.#advertised = this.server.capabilities;
+    const result: Record<string, unknown> = {
+      protocolVersion: this.protocolVersion,
+      capabilities: this.#advertised,
+      serverInfo: this.server.serverInfo,
+    };
+    if (this.server.options.instructions) result.instructions = this.server.options.instructions;
+    return resultFrame(id, result);
+  }
+}
