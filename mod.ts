@@ -16,8 +16,8 @@
  *   {@linkcode serveStdio} serves standard input and output.
  * - {@linkcode bearerAuth} and the `authenticate` option admit clients;
  *   `allowedOrigins` and the limits in the options keep hostile peers out.
- * - {@linkcode connect} (also at the `./client` subpath) is a WebSocket MCP
- *   client for Deno, Bun and browsers.
+ * - The client lives at the `./client` subpath (`client.ts`): a WebSocket
+ *   MCP client for Deno, Bun and browsers, which a server never loads.
  *
  * @example A server with one tool, on Deno or Bun
  * ```ts
@@ -92,4 +92,3 @@ export {
 } from "./jsonrpc.ts";
 export { UriTemplate } from "./uri_template.ts";
 export type * from "./types.ts";
-export * from "./client.ts";

@@ -3,7 +3,8 @@
 // everyone out in silence. (README's snippet is run by tests/readme.test.ts.)
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bearerAuth, connect, McpServer, type ServeHandle } from "../mod.ts";
+import { bearerAuth, McpServer, type ServeHandle } from "../mod.ts";
+import { connect } from "../client.ts";
 import { start } from "./helpers.ts";
 
 describe("bearerAuth", () => {

@@ -10,25 +10,27 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import {
   type CallToolResult,
-  type CompleteRef,
-  connect,
-  type ConnectOptions,
   type ContentBlock,
   type CreateMessageResult,
-  type ElicitParams,
   ErrorCode,
-  type McpClient,
-  McpClientError,
   McpError,
   McpServer,
   type McpServerOptions,
-  type Page,
-  type Progress,
   type PromptMessage,
   type RequestId,
   type ServeHandle,
   type Session,
 } from "../mod.ts";
+import {
+  type CompleteRef,
+  connect,
+  type ConnectOptions,
+  type ElicitParams,
+  type McpClient,
+  McpClientError,
+  type Page,
+  type Progress,
+} from "../client.ts";
 import { type Deferred, deferred, type Frame, RawClient, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
