@@ -20,15 +20,10 @@ import type { Session } from "./session.ts";
 import type { WebSocketOptions } from "./transport_ws.ts";
 import { checkRequest, type CloseOptions, drainSessions, endpointInfo, notFound, originCheck } from "./_edge.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
-import { HttpSession, httpSessionOf, newRoute, principalOf } from "./_http_session.ts";
+import { type HttpSession, httpSessionOf, newRoute, SessionTable } from "./_http_session.ts";
 import { type SseLimits, sseResponse, type Stream } from "./_sse.ts";
 import { StatelessPosts } from "./_http_modern.ts";
-import {
-  PER_REQUEST_PROTOCOL_VERSIONS,
-  perRequestVersion,
-  primesStreams,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from "./versions.ts";
+import { perRequestVersion, primesStreams } from "./versions.ts";
 
 /** Options of {@linkcode httpHandler}. */
 export interface HttpOptions {
@@ -100,6 +95,36 @@ export interface HttpHandler {
   close(options?: CloseOptions): Promise<void>;
 }
 
+// The request ids of a POST's message or batch, and whether it initializes; or the 400 for a bad one.
+function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } | Response {
+  const batch = Array.isArray(value);
+  const items = batch ? value : [value];
+  if (batch && !items.length) {
+    return rpcError(400, ErrorCode.InvalidRequest, "Invalid Request: an empty batch is not a valid request");
+  }
+  const ids: RequestId[] = [];
+  const seen = new Set<RequestId>();
+  let initialize = false;
+  for (const item of items) {
+    const c = classify(item);
+    if (c.kind === "invalid" && !batch) {
+      const err = { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${c.reason}` };
+      return new Response(c.id === null ? JSON.stringify({ jsonrpc: "2.0", error: err }) : errorFrame(c.id, err), {
+        status: 400,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    if (c.kind !== "request") continue;
+    if (seen.has(c.msg.id)) {
+      return rpcError(400, ErrorCode.InvalidRequest, "Invalid Request: two requests in one batch share an id");
+    }
+    ids.push(c.msg.id);
+    seen.add(c.msg.id);
+    if (c.msg.method === "initialize") initialize = true;
+  }
+  return { ids, initialize };
+}
+
 /**
  * Whether a GET asks for the session's SSE stream: MCP clients name
  * `text/event-stream` and send their session id. Other GETs (a browser, curl)
@@ -137,7 +162,6 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
   const path = options.path ?? "/mcp";
   const maxBody = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const maxSessions = options.maxSessions ?? 10_000;
-  const idleTimeout = options.sessionIdleTimeout ?? 600_000;
   const limits: SseLimits = {
     maxEvents: Math.max(0, options.maxRetainedEvents ?? 256),
     maxBytes: Math.max(0, options.maxRetainedBytes ?? 1024 * 1024),
@@ -146,35 +170,9 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     keepAlive: options.keepAlive ?? 30_000,
   };
   const originAllowed = originCheck(options.allowedOrigins);
-  const sessions = new Map<string, HttpSession>();
+  const sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000);
   const stateless = new StatelessPosts(server);
-  const versions = new Set([...SUPPORTED_PROTOCOL_VERSIONS, ...PER_REQUEST_PROTOCOL_VERSIONS]);
   let closing = false;
-  let sweeper: ReturnType<typeof setInterval> | undefined;
-
-  function sweep(): void {
-    const now = Date.now();
-    for (const hs of [...sessions.values()]) {
-      if (now - hs.lastActive < idleTimeout || hs.session.inFlight > 0 || hs.events.connected) continue;
-      hs.end("The session expired");
-    }
-  }
-
-  function sessionsChanged(): void {
-    if (sessions.size > 0 && idleTimeout > 0 && sweeper === undefined) {
-      sweeper = setInterval(sweep, Math.max(250, Math.min(idleTimeout / 2, 60_000)));
-    } else if (sessions.size === 0 && sweeper !== undefined) {
-      clearInterval(sweeper);
-      sweeper = undefined;
-    }
-  }
-
-  function newSession(auth: unknown): HttpSession {
-    return new HttpSession(server, auth, limits, (hs) => {
-      if (sessions.get(hs.token) === hs) sessions.delete(hs.token);
-      sessionsChanged();
-    });
-  }
 
   // A response body for `stream`, exempt from Bun's idle timeout; `prime` as in EventLog.connect.
   function connect(
@@ -192,60 +190,6 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
       stream,
       prime !== undefined && primesStreams(hs.session.protocolVersion) ? prime : undefined,
     );
-  }
-
-  function findSession(req: Request, auth: unknown): HttpSession | Response {
-    const token = req.headers.get("mcp-session-id");
-    if (!token) {
-      return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the Mcp-Session-Id header is required");
-    }
-    const hs = sessions.get(token);
-    // A session belongs to whoever opened it: another principal holding its id does not find it.
-    if (!hs || (options.authenticate && principalOf(auth) !== hs.principal)) {
-      return rpcError(404, ErrorCode.InvalidRequest, "Session not found: initialize a new session");
-    }
-    const version = req.headers.get("mcp-protocol-version");
-    if (version !== null && !versions.has(version)) {
-      return rpcError(
-        400,
-        ErrorCode.InvalidRequest,
-        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)} (supported: ${
-          [...versions].join(", ")
-        })`,
-      );
-    }
-    hs.lastActive = Date.now();
-    return hs;
-  }
-
-  // The request ids of a POST's message or batch, and whether it initializes; or the 400 for a bad one.
-  function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } | Response {
-    const batch = Array.isArray(value);
-    const items = batch ? value : [value];
-    if (batch && !items.length) {
-      return rpcError(400, ErrorCode.InvalidRequest, "Invalid Request: an empty batch is not a valid request");
-    }
-    const ids: RequestId[] = [];
-    const seen = new Set<RequestId>();
-    let initialize = false;
-    for (const item of items) {
-      const c = classify(item);
-      if (c.kind === "invalid" && !batch) {
-        const err = { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${c.reason}` };
-        return new Response(c.id === null ? JSON.stringify({ jsonrpc: "2.0", error: err }) : errorFrame(c.id, err), {
-          status: 400,
-          headers: { "content-type": "application/json" },
-        });
-      }
-      if (c.kind !== "request") continue;
-      if (seen.has(c.msg.id)) {
-        return rpcError(400, ErrorCode.InvalidRequest, "Invalid Request: two requests in one batch share an id");
-      }
-      ids.push(c.msg.id);
-      seen.add(c.msg.id);
-      if (c.msg.method === "initialize") initialize = true;
-    }
-    return { ids, initialize };
   }
 
   async function post(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Promise<Response> {
@@ -291,9 +235,9 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
       if (sessions.size >= maxSessions) {
         return rpcError(503, ErrorCode.ConnectionClosed, "Too many sessions", { "Retry-After": "5" });
       }
-      hs = newSession(auth);
+      hs = sessions.open(auth);
     } else {
-      const known = findSession(req, auth);
+      const known = sessions.find(req, auth, !!options.authenticate);
       if (known instanceof Response) return known;
       hs = known;
     }
@@ -329,8 +273,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
         hs.end("initialize failed");
         return jsonResponse(frames);
       }
-      sessions.set(hs.token, hs);
-      sessionsChanged();
+      sessions.add(hs);
       headers["mcp-session-id"] = hs.token;
     }
 
@@ -374,7 +317,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     if (!accepts(req).sse) {
       return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: a GET stream needs Accept: text/event-stream");
     }
-    const found = findSession(req, auth);
+    const found = sessions.find(req, auth, !!options.authenticate);
     if (found instanceof Response) return found;
     const hs = found;
     const events = hs.events;
@@ -418,7 +361,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
       if (closing && method !== "DELETE") return shuttingDown();
       if (method === "POST") return await post(req, checked.auth, bunServer);
       if (method === "GET") return get(req, checked.auth, bunServer);
-      const found = findSession(req, checked.auth);
+      const found = sessions.find(req, checked.auth, !!options.authenticate);
       if (found instanceof Response) return found;
       found.end("The client ended the session");
       return new Response(null, { status: 200 });
@@ -433,7 +376,6 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
       await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);
       for (const session of oneShot) session.close("The server is shutting down");
       for (const hs of all) hs.end("The server is shutting down");
-      sessionsChanged();
     },
   };
 }
