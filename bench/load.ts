@@ -25,6 +25,8 @@ export interface LoadConfig {
   init: boolean;
   /** HTTP: keep an Mcp-Session-Id per connection (stateful servers). */
   stateful?: boolean;
+  /** HTTP: the Accept header (default `application/json, text/event-stream`). */
+  accept?: string;
   /** Connections (WebSocket) or sessions / concurrent request loops (HTTP). */
   conns: number;
   /** Throughput: requests kept in flight per connection. */
@@ -46,7 +48,7 @@ const hardStop = setTimeout(() => {
 
 const HTTP_HEADERS: Record<string, string> = {
   "content-type": "application/json",
-  accept: "application/json, text/event-stream",
+  accept: cfg.accept ?? "application/json, text/event-stream",
   "mcp-protocol-version": PROTOCOL_VERSION,
 };
 
@@ -139,29 +141,29 @@ async function openMany<T>(n: number, open: () => Promise<T>, parallel = 64): Pr
 // HTTP sessions
 
 interface HttpConn {
-  session?: string;
   nextId: number;
+  /** The request headers: with the session's Mcp-Session-Id and the negotiated protocol version. */
+  headers: Record<string, string>;
 }
 
 async function openHttp(): Promise<HttpConn> {
-  const c: HttpConn = { nextId: 1 };
+  const c: HttpConn = { nextId: 1, headers: HTTP_HEADERS };
   if (!cfg.init && !cfg.stateful) return c;
   const res = await fetch(cfg.url, { method: "POST", headers: HTTP_HEADERS, body: initializeFrame(0) });
   const body = await res.text();
   if (!res.ok || !body.includes('"result"')) throw new Error(`initialize failed: ${res.status} ${body.slice(0, 200)}`);
-  c.session = res.headers.get("mcp-session-id") ?? undefined;
-  const ack = await fetch(cfg.url, { method: "POST", headers: headersOf(c), body: INITIALIZED });
+  const session = res.headers.get("mcp-session-id");
+  // Servers that do not speak PROTOCOL_VERSION answer with an older one: later requests carry that one.
+  const version = /"protocolVersion"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? PROTOCOL_VERSION;
+  c.headers = { ...HTTP_HEADERS, "mcp-protocol-version": version, ...(session ? { "mcp-session-id": session } : {}) };
+  const ack = await fetch(cfg.url, { method: "POST", headers: c.headers, body: INITIALIZED });
   await ack.arrayBuffer();
   return c;
 }
 
-function headersOf(c: HttpConn): Record<string, string> {
-  return c.session ? { ...HTTP_HEADERS, "mcp-session-id": c.session } : HTTP_HEADERS;
-}
-
 /** One tools/call over HTTP; resolves to whether the answer was a result. */
 async function httpCall(c: HttpConn): Promise<boolean> {
-  const res = await fetch(cfg.url, { method: "POST", headers: headersOf(c), body: callFrame(c.nextId++) });
+  const res = await fetch(cfg.url, { method: "POST", headers: c.headers, body: callFrame(c.nextId++) });
   const body = await res.text();
   return res.ok && body.includes('"result"') && !body.includes('"isError":true');
 }
