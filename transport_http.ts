@@ -18,7 +18,15 @@ import { classify, ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import type { WebSocketOptions } from "./transport_ws.ts";
-import { checkRequest, type CloseOptions, drainSessions, endpointInfo, notFound, originCheck } from "./_edge.ts";
+import {
+  checkRequest,
+  type CloseOptions,
+  drainSessions,
+  endpointInfo,
+  isPath,
+  notFound,
+  originCheck,
+} from "./_edge.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
 import { type HttpSession, httpSessionOf, newRoute, SessionTable } from "./_http_session.ts";
 import { type SseLimits, sseResponse, type Stream } from "./_sse.ts";
@@ -103,7 +111,7 @@ function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } |
     return rpcError(400, ErrorCode.InvalidRequest, "Invalid Request: an empty batch is not a valid request");
   }
   const ids: RequestId[] = [];
-  const seen = new Set<RequestId>();
+  const seen = batch ? new Set<RequestId>() : undefined; // a single message needs no duplicate check
   let initialize = false;
   for (const item of items) {
     const c = classify(item);
@@ -115,11 +123,11 @@ function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } |
       });
     }
     if (c.kind !== "request") continue;
-    if (seen.has(c.msg.id)) {
+    if (seen?.has(c.msg.id)) {
       return rpcError(400, ErrorCode.InvalidRequest, "Invalid Request: two requests in one batch share an id");
     }
     ids.push(c.msg.id);
-    seen.add(c.msg.id);
+    seen?.add(c.msg.id);
     if (c.msg.method === "initialize") initialize = true;
   }
   return { ids, initialize };
@@ -170,6 +178,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     keepAlive: options.keepAlive ?? 30_000,
   };
   const originAllowed = originCheck(options.allowedOrigins);
+  const authenticated = !!options.authenticate;
   const sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000);
   const stateless = new StatelessPosts(server);
   let closing = false;
@@ -193,8 +202,8 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
   }
 
   async function post(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Promise<Response> {
-    const type = req.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
-    if (type !== "application/json") {
+    const type = req.headers.get("content-type");
+    if (type !== "application/json" && type?.split(";")[0].trim().toLowerCase() !== "application/json") {
       return rpcError(415, ErrorCode.InvalidRequest, "Unsupported Media Type: send Content-Type: application/json");
     }
     const body = await readBody(req, maxBody);
@@ -218,7 +227,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     const found = requestsOf(value);
     if (found instanceof Response) return found;
     const { ids, initialize } = found;
-    const hasSession = req.headers.has("mcp-session-id");
+    const hasSession = req.headers.get("mcp-session-id") !== null;
     const version = Array.isArray(value) ? undefined : perRequestVersion(value);
     if (!hasSession && typeof version === "string") return stateless.post(req, value as never, version, auth);
 
@@ -237,7 +246,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
       }
       hs = sessions.open(auth);
     } else {
-      const known = sessions.find(req, auth, !!options.authenticate);
+      const known = sessions.find(req, auth, authenticated);
       if (known instanceof Response) return known;
       hs = known;
     }
@@ -317,7 +326,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     if (!accepts(req).sse) {
       return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: a GET stream needs Accept: text/event-stream");
     }
-    const found = sessions.find(req, auth, !!options.authenticate);
+    const found = sessions.find(req, auth, authenticated);
     if (found instanceof Response) return found;
     const hs = found;
     const events = hs.events;
@@ -343,28 +352,41 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     return sseResponse(out);
   }
 
+  function admitted(
+    req: Request,
+    method: string,
+    checked: Response | { auth: unknown },
+    bunServer?: BunHttpServerLike,
+  ): Promise<Response> {
+    if (checked instanceof Response) return Promise.resolve(checked);
+    // Re-check: authenticate may have awaited while close() began.
+    if (closing && method !== "DELETE") return Promise.resolve(shuttingDown());
+    if (method === "POST") return post(req, checked.auth, bunServer);
+    if (method === "GET") return Promise.resolve(get(req, checked.auth, bunServer));
+    const found = sessions.find(req, checked.auth, authenticated);
+    if (found instanceof Response) return Promise.resolve(found);
+    found.end("The client ended the session");
+    return Promise.resolve(new Response(null, { status: 200 }));
+  }
+
   const shuttingDown = () =>
     rpcError(503, ErrorCode.ConnectionClosed, "The server is shutting down", { "Retry-After": "5" });
 
   return {
-    async fetch(req: Request, bunServer?: BunHttpServerLike) {
-      const url = new URL(req.url);
-      if (url.pathname !== path) return notFound(path);
+    fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {
+      if (!isPath(req, path)) return Promise.resolve(notFound(path));
       const method = req.method;
       if (method !== "POST" && method !== "GET" && method !== "DELETE") {
-        return new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } });
+        return Promise.resolve(
+          new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } }),
+        );
       }
-      if (closing && method !== "DELETE") return shuttingDown();
-      const checked = await checkRequest(req, originAllowed, options);
-      if (checked instanceof Response) return checked;
-      // Re-check: authenticate may have awaited while close() began.
-      if (closing && method !== "DELETE") return shuttingDown();
-      if (method === "POST") return await post(req, checked.auth, bunServer);
-      if (method === "GET") return get(req, checked.auth, bunServer);
-      const found = sessions.find(req, checked.auth, !!options.authenticate);
-      if (found instanceof Response) return found;
-      found.end("The client ended the session");
-      return new Response(null, { status: 200 });
+      if (closing && method !== "DELETE") return Promise.resolve(shuttingDown());
+      const checked = checkRequest(req, originAllowed, options);
+      // Without an authenticate hook the request goes on at once; with one, once it has answered.
+      return checked instanceof Promise
+        ? checked.then((c) => admitted(req, method, c, bunServer))
+        : admitted(req, method, checked, bunServer);
     },
     get sessions() {
       return sessions.size;

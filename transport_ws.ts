@@ -14,6 +14,7 @@ import {
   type CloseOptions,
   drainSessions,
   endpointUrls,
+  isPath,
   notFound,
   originCheck,
   runtime,
@@ -252,8 +253,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
 
   // Checks shared by both runtimes; returns a refusal, or the auth result.
   async function admit(req: Request): Promise<Response | Admitted> {
-    const url = new URL(req.url);
-    if (url.pathname !== path) return notFound(path);
+    if (!isPath(req, path)) return notFound(path);
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       const { ws } = endpointUrls(req);
       return text(426, `This is an MCP WebSocket endpoint: connect an MCP client to ${ws} (subprotocol "mcp").`, {
