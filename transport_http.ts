@@ -28,7 +28,8 @@ import {
   originCheck,
 } from "./_edge.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
-import { type HttpSession, httpSessionOf, newRoute, SessionTable } from "./_http_session.ts";
+import { type HttpSession, httpSessionOf, newRoute, type PostRoute, SessionTable } from "./_http_session.ts";
+import type { Refusal } from "./channel.ts";
 import { type SseLimits, sseResponse, type Stream } from "./_sse.ts";
 import { StatelessPosts } from "./_http_modern.ts";
 import { perRequestVersion, primesStreams } from "./versions.ts";
@@ -167,24 +168,105 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
 
 /** @internal `websocket`: whether WebSocket is served on the same path, for the answer to a plain GET. */
 export function createHttpHandler(server: McpServer, options: HttpOptions, websocket: boolean): HttpHandler {
-  const path = options.path ?? "/mcp";
-  const maxBody = options.maxMessageBytes ?? 4 * 1024 * 1024;
-  const maxSessions = options.maxSessions ?? 10_000;
-  const limits: SseLimits = {
-    maxEvents: Math.max(0, options.maxRetainedEvents ?? 256),
-    maxBytes: Math.max(0, options.maxRetainedBytes ?? 1024 * 1024),
-    maxBuffered: options.maxBufferedBytes ?? 8 * 1024 * 1024,
-    retry: Math.max(0, Math.round(options.retryInterval ?? 1000)),
-    keepAlive: options.keepAlive ?? 30_000,
+  const endpoint = new HttpEndpoint(server, options, websocket);
+  return {
+    fetch: (req: Request, bunServer?: BunHttpServerLike) => endpoint.fetch(req, bunServer),
+    get sessions() {
+      return endpoint.sessions.size;
+    },
+    close: (opts?: CloseOptions) => endpoint.close(opts),
   };
-  const originAllowed = originCheck(options.allowedOrigins);
-  const authenticated = !!options.authenticate;
-  const sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000);
-  const stateless = new StatelessPosts(server);
-  let closing = false;
+}
+
+const shuttingDown = () =>
+  rpcError(503, ErrorCode.ConnectionClosed, "The server is shutting down", { "Retry-After": "5" });
+
+const parseError = () =>
+  new Response(
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: ErrorCode.ParseError, message: "Parse error: the body is not valid JSON" },
+    }),
+    { status: 400, headers: { "content-type": "application/json" } },
+  );
+
+/** One Streamable HTTP endpoint: its sessions, and the POST, GET and DELETE requests on its path. */
+class HttpEndpoint {
+  readonly sessions: SessionTable;
+  #path: string;
+  #maxBody: number;
+  #maxSessions: number;
+  #originAllowed: (origin: string) => boolean;
+  #authenticated: boolean;
+  #stateless: StatelessPosts;
+  #closing = false;
+
+  constructor(
+    private readonly server: McpServer,
+    private readonly options: HttpOptions,
+    private readonly websocket: boolean,
+  ) {
+    this.#path = options.path ?? "/mcp";
+    this.#maxBody = options.maxMessageBytes ?? 4 * 1024 * 1024;
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    const limits: SseLimits = {
+      maxEvents: Math.max(0, options.maxRetainedEvents ?? 256),
+      maxBytes: Math.max(0, options.maxRetainedBytes ?? 1024 * 1024),
+      maxBuffered: options.maxBufferedBytes ?? 8 * 1024 * 1024,
+      retry: Math.max(0, Math.round(options.retryInterval ?? 1000)),
+      keepAlive: options.keepAlive ?? 30_000,
+    };
+    this.#originAllowed = originCheck(options.allowedOrigins);
+    this.#authenticated = !!options.authenticate;
+    this.sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000);
+    this.#stateless = new StatelessPosts(server);
+  }
+
+  fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {
+    if (!isPath(req, this.#path)) return Promise.resolve(notFound(this.#path));
+    const method = req.method;
+    if (method !== "POST" && method !== "GET" && method !== "DELETE") {
+      return Promise.resolve(
+        new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } }),
+      );
+    }
+    if (this.#closing && method !== "DELETE") return Promise.resolve(shuttingDown());
+    const checked = checkRequest(req, this.#originAllowed, this.options);
+    // Without an authenticate hook the request goes on at once; with one, once it has answered.
+    return checked instanceof Promise
+      ? checked.then((c) => this.#admitted(req, method, c, bunServer))
+      : this.#admitted(req, method, checked, bunServer);
+  }
+
+  async close(opts: CloseOptions = {}): Promise<void> {
+    this.#closing = true;
+    const all = [...this.sessions.values()];
+    const oneShot = [...this.#stateless.running];
+    await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);
+    for (const session of oneShot) session.close("The server is shutting down");
+    for (const hs of all) hs.end("The server is shutting down");
+  }
+
+  #admitted(
+    req: Request,
+    method: string,
+    checked: Response | { auth: unknown },
+    bunServer?: BunHttpServerLike,
+  ): Promise<Response> {
+    if (checked instanceof Response) return Promise.resolve(checked);
+    // Re-check: authenticate may have awaited while close() began.
+    if (this.#closing && method !== "DELETE") return Promise.resolve(shuttingDown());
+    if (method === "POST") return this.#post(req, checked.auth, bunServer);
+    if (method === "GET") return Promise.resolve(this.#get(req, checked.auth, bunServer));
+    const found = this.sessions.find(req, checked.auth, this.#authenticated);
+    if (found instanceof Response) return Promise.resolve(found);
+    found.end("The client ended the session");
+    return Promise.resolve(new Response(null, { status: 200 }));
+  }
 
   // A response body for `stream`, exempt from Bun's idle timeout; `prime` as in EventLog.connect.
-  function connect(
+  #connect(
     hs: HttpSession,
     stream: Stream,
     req: Request,
@@ -201,52 +283,45 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     );
   }
 
-  async function post(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Promise<Response> {
+  // One message or batch: checked, dispatched in its session (opened by initialize), then answered.
+  async #post(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Promise<Response> {
     const type = req.headers.get("content-type");
     if (type !== "application/json" && type?.split(";")[0].trim().toLowerCase() !== "application/json") {
       return rpcError(415, ErrorCode.InvalidRequest, "Unsupported Media Type: send Content-Type: application/json");
     }
-    const body = await readBody(req, maxBody);
+    const body = await readBody(req, this.#maxBody);
     if (body instanceof Response) return body;
-    if (closing) {
-      return rpcError(503, ErrorCode.ConnectionClosed, "The server is shutting down", { "Retry-After": "5" });
-    }
+    if (this.#closing) return shuttingDown();
     let value: unknown;
     try {
       value = JSON.parse(body);
     } catch {
-      return new Response(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id: null,
-          error: { code: ErrorCode.ParseError, message: "Parse error: the body is not valid JSON" },
-        }),
-        { status: 400, headers: { "content-type": "application/json" } },
-      );
+      return parseError();
     }
     const found = requestsOf(value);
     if (found instanceof Response) return found;
     const { ids, initialize } = found;
+    const batch = Array.isArray(value);
     const hasSession = req.headers.get("mcp-session-id") !== null;
-    const version = Array.isArray(value) ? undefined : perRequestVersion(value);
-    if (!hasSession && typeof version === "string") return stateless.post(req, value as never, version, auth);
+    const version = batch ? undefined : perRequestVersion(value);
+    if (!hasSession && typeof version === "string") return this.#stateless.post(req, value as never, version, auth);
 
     let hs: HttpSession;
     const created = !hasSession;
     if (created) {
-      if (!initialize || Array.isArray(value)) {
+      if (!initialize || batch) {
         return rpcError(
           400,
           ErrorCode.InvalidRequest,
           "Bad Request: send the Mcp-Session-Id header, or an initialize request (alone) to open a session",
         );
       }
-      if (sessions.size >= maxSessions) {
+      if (this.sessions.size >= this.#maxSessions) {
         return rpcError(503, ErrorCode.ConnectionClosed, "Too many sessions", { "Retry-After": "5" });
       }
-      hs = sessions.open(auth);
+      hs = this.sessions.open(auth);
     } else {
-      const known = sessions.find(req, auth, authenticated);
+      const known = this.sessions.find(req, auth, this.#authenticated);
       if (known instanceof Response) return known;
       hs = known;
     }
@@ -266,12 +341,27 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
         );
       }
     }
-
     const r = newRoute(ids);
     for (const id of ids) hs.owners.set(id, r);
     const refusal = hs.session.dispatch(value);
-    const responses = () => r.buffer.filter((b) => b.response).map((b) => b.text);
+    return await this.#answer(req, hs, r, { ids, created, refusal, accept, bunServer });
+  }
 
+  // The answer to a dispatched POST: JSON when the client takes it and nothing but responses comes, else SSE.
+  #answer(
+    req: Request,
+    hs: HttpSession,
+    r: PostRoute,
+    how: {
+      ids: RequestId[];
+      created: boolean;
+      refusal?: Refusal;
+      accept: { json: boolean; sse: boolean };
+      bunServer?: BunHttpServerLike;
+    },
+  ): Response | Promise<Response> {
+    const { ids, created, refusal, accept } = how;
+    const responses = () => r.buffer.filter((b) => b.response).map((b) => b.text);
     const headers: Record<string, string> = {};
     // A handler closed the session while this POST was dispatched.
     if (hs.ended && !created) return jsonResponse(responses());
@@ -282,7 +372,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
         hs.end("initialize failed");
         return jsonResponse(frames);
       }
-      sessions.add(hs);
+      this.sessions.add(hs);
       headers["mcp-session-id"] = hs.token;
     }
 
@@ -304,7 +394,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
       }
       r.buffer = [];
       if (answered) return jsonResponse(r.json, headers);
-      return await new Promise<Response>((resolve) => {
+      return new Promise<Response>((resolve) => {
         r.resolveJson = (frames) => resolve(jsonResponse(frames, headers));
       });
     }
@@ -312,7 +402,7 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     r.mode = "sse";
     const stream = hs.events.newStream();
     r.stream = stream;
-    const out = connect(hs, stream, req, bunServer, hs.events.last);
+    const out = this.#connect(hs, stream, req, how.bunServer, hs.events.last);
     const buffered = r.buffer;
     r.buffer = [];
     for (const b of buffered) hs.events.write(stream, b.text);
@@ -321,19 +411,20 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     return sseResponse(out, headers);
   }
 
-  function get(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Response {
-    if (!isStreamRequest(req)) return endpointInfo(req, server, websocket);
+  // The session's standalone stream, or the resumption of a stream after Last-Event-ID.
+  #get(req: Request, auth: unknown, bunServer?: BunHttpServerLike): Response {
+    if (!isStreamRequest(req)) return endpointInfo(req, this.server, this.websocket);
     if (!accepts(req).sse) {
       return rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: a GET stream needs Accept: text/event-stream");
     }
-    const found = sessions.find(req, auth, authenticated);
+    const found = this.sessions.find(req, auth, this.#authenticated);
     if (found instanceof Response) return found;
     const hs = found;
     const events = hs.events;
     const last = req.headers.get("last-event-id");
     if (last === null) {
       // Events sent while no GET stream was open come first; the priming id points before them.
-      const out = connect(hs, events.standalone, req, bunServer, events.standalone.delivered);
+      const out = this.#connect(hs, events.standalone, req, bunServer, events.standalone.delivered);
       events.replay(events.standalone, events.standalone.delivered);
       return sseResponse(out);
     }
@@ -346,60 +437,11 @@ export function createHttpHandler(server: McpServer, options: HttpOptions, webso
     const stream = num === 0 ? events.standalone : events.streams.get(num);
     // A stream that is finished (and fully replayed) or forgotten has nothing more to send.
     if (!stream || (stream.done && !events.hasEventsAfter(stream, after))) return new Response(null, { status: 204 });
-    const out = connect(hs, stream, req, bunServer, undefined);
+    const out = this.#connect(hs, stream, req, bunServer, undefined);
     events.replay(stream, after);
     if (stream.done) events.closeConnection(stream);
     return sseResponse(out);
   }
-
-  function admitted(
-    req: Request,
-    method: string,
-    checked: Response | { auth: unknown },
-    bunServer?: BunHttpServerLike,
-  ): Promise<Response> {
-    if (checked instanceof Response) return Promise.resolve(checked);
-    // Re-check: authenticate may have awaited while close() began.
-    if (closing && method !== "DELETE") return Promise.resolve(shuttingDown());
-    if (method === "POST") return post(req, checked.auth, bunServer);
-    if (method === "GET") return Promise.resolve(get(req, checked.auth, bunServer));
-    const found = sessions.find(req, checked.auth, authenticated);
-    if (found instanceof Response) return Promise.resolve(found);
-    found.end("The client ended the session");
-    return Promise.resolve(new Response(null, { status: 200 }));
-  }
-
-  const shuttingDown = () =>
-    rpcError(503, ErrorCode.ConnectionClosed, "The server is shutting down", { "Retry-After": "5" });
-
-  return {
-    fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {
-      if (!isPath(req, path)) return Promise.resolve(notFound(path));
-      const method = req.method;
-      if (method !== "POST" && method !== "GET" && method !== "DELETE") {
-        return Promise.resolve(
-          new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } }),
-        );
-      }
-      if (closing && method !== "DELETE") return Promise.resolve(shuttingDown());
-      const checked = checkRequest(req, originAllowed, options);
-      // Without an authenticate hook the request goes on at once; with one, once it has answered.
-      return checked instanceof Promise
-        ? checked.then((c) => admitted(req, method, c, bunServer))
-        : admitted(req, method, checked, bunServer);
-    },
-    get sessions() {
-      return sessions.size;
-    },
-    async close(opts = {}) {
-      closing = true;
-      const all = [...sessions.values()];
-      const oneShot = [...stateless.running];
-      await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);
-      for (const session of oneShot) session.close("The server is shutting down");
-      for (const hs of all) hs.end("The server is shutting down");
-    },
-  };
 }
 
 /**
