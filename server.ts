@@ -475,8 +475,20 @@ export class McpServer {
   /**
    * Opens a session on a channel: the transport calls this once per
    * connection, feeds each incoming text message to
-   * {@linkcode Session.receive}, and calls {@linkcode Session.closed} when
-   * the connection ends.
+   * {@linkcode Session.receive} (or each parsed message to
+   * {@linkcode Session.dispatch}), and calls {@linkcode Session.closed} when
+   * the connection ends. See `channel.ts` for the contract.
+   *
+   * @example A transport in a few lines: one JSON-RPC message per line of text
+   * ```ts
+   * import { McpServer } from "./mod.ts";
+   * const server = new McpServer({ name: "demo", version: "1.0.0" });
+   * const session = server.connect({
+   *   send: (text) => console.log(text),
+   *   close: () => session.closed(),
+   * });
+   * session.receive('{"jsonrpc":"2.0","id":1,"method":"ping"}');
+   * ```
    */
   connect(channel: Channel, init: SessionInit = {}): Session {
     const session = new Session(this, channel, init);
