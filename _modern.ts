@@ -263,19 +263,30 @@ function roundTrip(route: Route, reg: Registry, p: Record<string, unknown>, ctx:
   return bind().then((b) => sealer.open(p.requestState, b)).then((state) => run({ ...state.r, ...given }));
 }
 
-// serverInfo never changes after construction: its _meta is serialized once per server.
-const infoMetaJson = new WeakMap<McpServer, string>();
+// serverInfo and the cache options never change after construction: the fields a serialized result gets
+// are built once per server and method.
+const prefixes = new WeakMap<McpServer, Map<string, string>>();
+
+function prefixOf(server: McpServer, method: string, hint: CacheHint | undefined): string {
+  let byMethod = prefixes.get(server);
+  if (!byMethod) prefixes.set(server, byMethod = new Map());
+  let prefix = byMethod.get(method);
+  if (prefix === undefined) {
+    const meta = JSON.stringify({ [META.serverInfo]: server.serverInfo });
+    prefix = `"resultType":"complete",${
+      hint ? `"ttlMs":${hint.ttlMs},"cacheScope":"${hint.cacheScope}",` : ""
+    }"_meta":${meta}`;
+    byMethod.set(method, prefix);
+  }
+  return prefix;
+}
 
 function dress(server: McpServer, method: string, result: unknown): unknown {
   const kind = CACHED[method];
   const hint = kind ? server.options.cache?.[kind] ?? DEFAULT_LIST_CACHE : undefined;
   if (typeof result === "string") {
     // A cached list or a text tool result, already serialized: splice the extra fields in front.
-    let meta = infoMetaJson.get(server);
-    if (meta === undefined) infoMetaJson.set(server, meta = JSON.stringify({ [META.serverInfo]: server.serverInfo }));
-    const extra = `"resultType":"complete",${
-      hint ? `"ttlMs":${hint.ttlMs},"cacheScope":"${hint.cacheScope}",` : ""
-    }"_meta":${meta}`;
+    const extra = prefixOf(server, method, hint);
     return result === "{}" ? `{${extra}}` : `{${extra},${result.slice(1)}`;
   }
   const info = { [META.serverInfo]: server.serverInfo };
