@@ -170,11 +170,9 @@ export class ServerProc extends Child {
   }
 }
 
-/** A load client process (bench/load.ts) on `runtime`. */
-export function loadClient(runtime: Runtime, cfg: LoadConfig): Child {
-  const args = runtime === "deno"
-    ? ["run", "-A", "bench/load.ts", JSON.stringify(cfg)]
-    : ["bench/load.ts", JSON.stringify(cfg)];
+/** A load client process (bench/load.ts, or another script speaking its protocol) on `runtime`. */
+export function loadClient(runtime: Runtime, cfg: LoadConfig, script = "bench/load.ts"): Child {
+  const args = runtime === "deno" ? ["run", "-A", script, JSON.stringify(cfg)] : [script, JSON.stringify(cfg)];
   return new Child(BIN[runtime], args);
 }
 
@@ -193,6 +191,8 @@ export interface DriveOptions {
   warmup: number;
   duration: number;
   clientRuntime: Runtime;
+  /** The load client's script (default bench/load.ts; bench/load_raw.ts speaks the same protocol). */
+  clientScript?: string;
 }
 
 /** Starts the clients, waits for READY from all, runs one window; the server keeps running. */
@@ -201,7 +201,7 @@ export async function drive(
   cfgs: LoadConfig[],
   conf: DriveOptions,
 ): Promise<Window> {
-  const clients = cfgs.map((cfg) => loadClient(conf.clientRuntime, cfg));
+  const clients = cfgs.map((cfg) => loadClient(conf.clientRuntime, cfg, conf.clientScript));
   try {
     await Promise.all(clients.map((c) => c.line("READY", 60_000)));
     const startAt = Date.now() + 100 + conf.warmup;

@@ -1,9 +1,11 @@
 // Server-bound hot-path benchmark: `deno run -A bench/hotpath.ts [options]`.
 //
-//   ws    one Deno load client (8 connections × 32 pipelined tools/call of the zod echo tool) against, on Deno
-//         and on Bun: the raw WebSocket echo, this library (serve()), and the official SDK's McpServer behind
-//         a minimal WebSocket transport (bench/server_sdk_ws.ts). req/s, the ratio to the raw echo of the
-//         same runtime in the same round, server CPU µs per request, server and client cores.
+//   ws    one load client (8 connections × 32 pipelined tools/call of the zod echo tool; by default
+//         bench/load_raw.ts, WebSocket spoken by hand over TCP, cheap enough that the server is the bottleneck)
+//         against, on Deno and on Bun: the raw WebSocket echo, this library (serve()), and the official SDK's
+//         McpServer behind a minimal WebSocket transport (bench/server_sdk_ws.ts). req/s, the ratio to the raw
+//         echo of the same runtime in the same round, server and client CPU µs per request, server and client
+//         cores.
 //   http  one load client process, 16 concurrent tools/call loops over stateful sessions, against, on Deno
 //         and on Bun: this library, mcp-lite, tmcp and the official SDK (Express, stateful). Server CPU µs
 //         per request (the headline), req/s, server and client cores.
@@ -21,7 +23,9 @@
 //   --warmup ms             load before each window [BENCH_WARMUP] (default 1500)
 //   --runtimes deno,bun     server runtimes [BENCH_RUNTIMES] (default both)
 //   --targets a,b           only targets whose id contains one of these [BENCH_TARGETS]
-//   --client deno|bun       runtime of the WebSocket load client [BENCH_CLIENT_RUNTIME] (default deno)
+//   --client raw|raw-bun|deno|bun
+//                           the WebSocket load client [BENCH_CLIENT_RUNTIME] (default raw): raw = bench/load_raw.ts
+//                           on Deno, raw-bun = the same on Bun, deno|bun = bench/load.ts (the runtime's WebSocket)
 //   --http-client deno|bun  runtime of the HTTP load client [BENCH_HTTP_CLIENT_RUNTIME] (default bun)
 //   --out path              JSON results [BENCH_OUT] (default bench/hotpath.json)
 import { spawnSync } from "node:child_process";
@@ -44,10 +48,33 @@ const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
 const num = (s: string, d: number) => (s !== "" && !isNaN(Number(s)) ? Number(s) : d);
 const rtOf = (s: string): Runtime => (s === "bun" ? "bun" : "deno");
 
+/** A WebSocket load client: bench/load_raw.ts (raw, raw-bun) or bench/load.ts with the runtime's WebSocket. */
+interface WsClient {
+  name: string;
+  runtime: Runtime;
+  script: string;
+  /** For the report. */
+  label: string;
+}
+function wsClientOf(s: string): WsClient {
+  const clients: Record<string, WsClient> = {
+    raw: { name: "raw", runtime: "deno", script: "bench/load_raw.ts", label: "raw-TCP Deno (load_raw.ts)" },
+    "raw-bun": { name: "raw-bun", runtime: "bun", script: "bench/load_raw.ts", label: "raw-TCP Bun (load_raw.ts)" },
+    deno: { name: "deno", runtime: "deno", script: "bench/load.ts", label: "Deno WebSocket (load.ts)" },
+    bun: { name: "bun", runtime: "bun", script: "bench/load.ts", label: "Bun WebSocket (load.ts)" },
+  };
+  const c = clients[s];
+  if (!c) {
+    console.error(`bench: --client ${s}: one of ${Object.keys(clients).join(", ")}`);
+    process.exit(2);
+  }
+  return c;
+}
+
 const usage = () => {
   console.error(
     "usage: deno run -A bench/hotpath.ts [--only ws,http] [--impl name=path ...] [--rounds N] " +
-      "[--duration ms] [--warmup ms] [--runtimes deno,bun] [--targets a,b] [--client deno|bun] " +
+      "[--duration ms] [--warmup ms] [--runtimes deno,bun] [--targets a,b] [--client raw|raw-bun|deno|bun] " +
       "[--http-client deno|bun] [--out path]",
   );
   process.exit(2);
@@ -81,7 +108,7 @@ const CONF = {
   warmup: num(option("warmup", "BENCH_WARMUP", ""), 1500),
   runtimes: list(option("runtimes", "BENCH_RUNTIMES", "deno,bun")).map(rtOf),
   targets: list(option("targets", "BENCH_TARGETS", "")),
-  wsClient: rtOf(option("client", "BENCH_CLIENT_RUNTIME", "deno")),
+  wsClient: wsClientOf(option("client", "BENCH_CLIENT_RUNTIME", "raw")),
   httpClient: rtOf(option("http-client", "BENCH_HTTP_CLIENT_RUNTIME", "bun")),
   ws: { conns: 8, window: 32 },
   http: { loops: 16 },
@@ -196,6 +223,8 @@ interface Sample {
   others: number;
   /** Server CPU time per answered request, µs. */
   usPerReq: number;
+  /** Client CPU time per answered request, µs. */
+  clientUsPerReq: number;
 }
 
 async function measure(t: Target, round: number): Promise<Sample> {
@@ -222,19 +251,25 @@ async function measure(t: Target, round: number): Promise<Sample> {
         window: 1,
         deadline: CONF.warmup + CONF.duration + 60_000,
       };
-    const clientRuntime = t.method === "ws" ? CONF.wsClient : CONF.httpClient;
-    const w = await drive(server, [cfg], { warmup: CONF.warmup, duration: CONF.duration, clientRuntime });
+    const w = await drive(server, [cfg], {
+      warmup: CONF.warmup,
+      duration: CONF.duration,
+      clientRuntime: t.method === "ws" ? CONF.wsClient.runtime : CONF.httpClient,
+      clientScript: t.method === "ws" ? CONF.wsClient.script : undefined,
+    });
     const r = w.results[0];
     const rps = (r.count as number) / w.seconds;
+    const clientCpu = (r.cpu as number) / w.seconds;
     return {
       target: t.id,
       round,
       rps,
       errors: r.errors as number,
       serverCpu: w.serverCpu,
-      clientCpu: (r.cpu as number) / w.seconds,
+      clientCpu,
       others: w.others,
       usPerReq: (w.serverCpu * 1e6) / rps,
+      clientUsPerReq: (clientCpu * 1e6) / rps,
     };
   } finally {
     await server.stop();
@@ -281,7 +316,9 @@ for (const method of ["ws", "http"] as const) {
         const s = await measure(t, round);
         samples.push(s);
         log(
-          `  ${s.rps.toFixed(0)} req/s, ${s.usPerReq.toFixed(1)} µs CPU/req; server ${s.serverCpu.toFixed(2)}, ` +
+          `  ${s.rps.toFixed(0)} req/s, ${s.usPerReq.toFixed(1)} µs CPU/req (client ${
+            s.clientUsPerReq.toFixed(1)
+          }); server ${s.serverCpu.toFixed(2)}, ` +
             `client ${s.clientCpu.toFixed(2)}, others ${s.others.toFixed(2)} cores${
               s.errors ? `; ${s.errors} errors` : ""
             }`,
@@ -334,6 +371,7 @@ interface Summary {
   rounds: number;
   rps: Spread;
   usPerReq: Spread;
+  clientUsPerReq: Spread;
   serverCpu: Spread;
   clientCpu: Spread;
   others: Spread;
@@ -368,6 +406,7 @@ for (const t of all) {
     rounds: mine.length,
     rps: spread(mine.map((s) => s.rps)),
     usPerReq: spread(mine.map((s) => s.usPerReq)),
+    clientUsPerReq: spread(mine.map((s) => s.clientUsPerReq)),
     serverCpu: spread(mine.map((s) => s.serverCpu)),
     clientCpu: spread(mine.map((s) => s.clientCpu)),
     others: spread(mine.map((s) => s.others)),
@@ -417,18 +456,20 @@ if (ws.length) {
   lines.push(
     "",
     `### WebSocket hot path: ${CONF.ws.conns} connections × ${CONF.ws.window} pipelined tools/call, one ` +
-      `${rtName(CONF.wsClient)} load client`,
+      `${CONF.wsClient.label} load client`,
     "",
-    `| server | runtime | req/s | ÷ raw echo (same round) | server µs CPU/req | server cores | client cores | other processes, cores |${
+    `| server | runtime | req/s | ÷ raw echo (same round) | server µs CPU/req | client µs CPU/req | server cores | client cores | other processes, cores |${
       multi ? ` vs ${CONF.impls[0].name}: req/s, CPU/req |` : ""
     } flags |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- |${multi ? " --- |" : ""} --- |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |${multi ? " --- |" : ""} --- |`,
   );
   for (const s of ws) {
     lines.push(
       `| ${s.label} | ${rtName(s.runtime)} | ${showSpread(s.rps)} | ${ratioText(s.vsEcho) || "baseline"} | ${
         showSpread(s.usPerReq, 1)
-      } | ${showSpread(s.serverCpu, 2)} | ${showSpread(s.clientCpu, 2)} | ${showSpread(s.others, 2)} |${
+      } | ${showSpread(s.clientUsPerReq, 1)} | ${showSpread(s.serverCpu, 2)} | ${showSpread(s.clientCpu, 2)} | ${
+        showSpread(s.others, 2)
+      } |${
         multi
           ? ` ${s.vsFirstImpl ? `${ratioText(s.vsFirstImpl.rps)}, ${ratioText(s.vsFirstImpl.usPerReq)}` : ""} |`
           : ""
