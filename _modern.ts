@@ -15,7 +15,7 @@ import type {
   Root,
   StandardSchemaV1,
 } from "./types.ts";
-import { Context, type InFlight } from "./context.ts";
+import { Context, inFlight } from "./context.ts";
 import type { Session } from "./session.ts";
 import type { CacheHint, McpServer } from "./server.ts";
 import { fanoutOf, type SubscriptionFilter } from "./_fanout.ts";
@@ -78,13 +78,11 @@ class InputRequired extends Error {
 /** The handler context of a 2026-07-28 request: everything comes from the request, nothing from a session. */
 export class ModernContext extends Context {
   readonly scope: Scope;
-  readonly inflight: InFlight;
   round?: Round;
 
-  constructor(session: Session, msg: JsonRpcRequest, f: InFlight) {
-    super(session, msg, f);
+  constructor(session: Session, msg: JsonRpcRequest) {
+    super(session, msg);
     this.scope = toScope(this.meta);
-    this.inflight = f;
   }
 
   override get protocolVersion(): string {
@@ -235,7 +233,7 @@ function roundTrip(route: Route, reg: Registry, p: Record<string, unknown>, ctx:
     const asked = () => Object.keys(round.asked).length > 0;
     const inputRequired = async () => {
       // Whatever the handler still runs belongs to a round that is over.
-      ctx.inflight.abort(new DOMException("input required from the client", "AbortError"));
+      inFlight.abort(ctx, new DOMException("input required from the client", "AbortError"));
       const requestState = await sealer.seal({
         b: await bind(),
         r: responses,

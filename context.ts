@@ -17,21 +17,21 @@ import type {
 } from "./types.ts";
 import type { ClientRequestOptions, Session } from "./session.ts";
 
-/** One client request in flight: how to abort its handler, and whether its answer is still wanted. @internal */
-export class InFlight {
-  controller?: AbortController = undefined;
-  cancelled = false;
-  timer?: ReturnType<typeof setTimeout> = undefined;
-
-  /** Aborted when the request is cancelled, its connection closes or it times out; made on first use. */
-  get signal(): AbortSignal {
-    return (this.controller ??= new AbortController()).signal;
-  }
-
-  abort(reason: unknown): void {
-    (this.controller ??= new AbortController()).abort(reason);
-  }
-}
+/**
+ * The session's hold on a request in flight: its abort controller, whether
+ * its answer is still wanted, its timeout. They live in the request's
+ * Context (one object per request) and only the dispatcher reaches them,
+ * through these functions. @internal
+ */
+export const inFlight = {} as {
+  /** Aborts the handler's signal (made on first use). */
+  abort(ctx: Context, reason: unknown): void;
+  /** Marks the request as cancelled: its answer is no longer sent. */
+  cancel(ctx: Context): void;
+  cancelled(ctx: Context): boolean;
+  /** Sets (or, with undefined, clears) the request's timeout. */
+  timer(ctx: Context, timer: ReturnType<typeof setTimeout> | undefined): void;
+};
 
 /**
  * What a handler gets besides its arguments: cancellation, progress,
@@ -56,17 +56,28 @@ export class Context {
   readonly method: string;
   /** The request's `_meta`, if any. */
   readonly meta: Record<string, unknown> | undefined;
-  #f: InFlight;
+  #controller?: AbortController = undefined;
+  #cancelled = false;
+  #timer?: ReturnType<typeof setTimeout> = undefined;
   #lastProgress = -Infinity;
 
+  static {
+    inFlight.abort = (ctx, reason) => (ctx.#controller ??= new AbortController()).abort(reason);
+    inFlight.cancel = (ctx) => void (ctx.#cancelled = true);
+    inFlight.cancelled = (ctx) => ctx.#cancelled;
+    inFlight.timer = (ctx, timer) => {
+      if (ctx.#timer !== undefined) clearTimeout(ctx.#timer);
+      ctx.#timer = timer;
+    };
+  }
+
   /** @internal Made by the session for each request. */
-  constructor(session: Session, msg: JsonRpcRequest, f: InFlight) {
+  constructor(session: Session, msg: JsonRpcRequest) {
     this.session = session;
     this.requestId = msg.id;
     this.method = msg.method;
     const meta = msg.params?._meta;
     this.meta = typeof meta === "object" && meta !== null ? meta as Record<string, unknown> : undefined;
-    this.#f = f;
   }
 
   /** The protocol version of this request: its own (2026-07-28) or the session's. */
@@ -86,7 +97,8 @@ export class Context {
 
   /** Aborted when the client cancels, the connection closes, or the request times out. */
   get signal(): AbortSignal {
-    return this.#f.signal;
+    // Made on first use: most handlers never look at it.
+    return (this.#controller ??= new AbortController()).signal;
   }
 
   /** The result of the transport's `authenticate` hook. */
@@ -106,7 +118,7 @@ export class Context {
    */
   progress(progress: number, total?: number, message?: string): void {
     const token = this.progressToken;
-    if (token === undefined || this.#f.cancelled) return;
+    if (token === undefined || this.#cancelled) return;
     if (!(progress > this.#lastProgress)) {
       throw new RangeError(`progress must increase with every report (${progress} after ${this.#lastProgress})`);
     }

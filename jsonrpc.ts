@@ -146,12 +146,21 @@ function isId(v: unknown): v is RequestId {
   return typeof v === "string" || (typeof v === "number" && Number.isSafeInteger(v));
 }
 
+/** Whether `v` is a well-formed request: the common case, told apart without {@linkcode classify}'s result object. */
+export function isRequest(v: unknown): v is JsonRpcRequest {
+  if (typeof v !== "object" || v === null) return false;
+  const m = v as Record<string, unknown>;
+  return m.jsonrpc === "2.0" && typeof m.method === "string" && isId(m.id) &&
+    (m.params === undefined || isObject(m.params));
+}
+
 /**
  * Sorts one parsed JSON value into request, notification, response,
  * invalid, or ignored (an error response with no id), checking only the envelope. Ids must be strings or integers;
  * `params` must be an object when present.
  */
 export function classify(v: unknown): Classified {
+  if (isRequest(v)) return { kind: "request", msg: v };
   if (!isObject(v)) return { kind: "invalid", id: null, reason: "a JSON-RPC message must be an object" };
   const id = v.id;
   const idOk = isId(id);

@@ -12,6 +12,7 @@ import {
   classify,
   ErrorCode,
   errorFrame,
+  isRequest,
   type JsonRpcNotification,
   type JsonRpcRequest,
   McpError,
@@ -30,7 +31,7 @@ import type {
   Root,
   StandardSchemaV1,
 } from "./types.ts";
-import { Context, InFlight } from "./context.ts";
+import { Context, inFlight } from "./context.ts";
 import type { McpServer } from "./server.ts";
 import { type Registry, registryOf } from "./_registry.ts";
 import { type Fanout, fanoutOf } from "./_fanout.ts";
@@ -94,7 +95,7 @@ export class Session {
   #channel: Channel;
   #reg: Registry;
   #fanout: Fanout;
-  #inflight = new Map<RequestId, InFlight>();
+  #inflight = new Map<RequestId, Context>();
   #outbound: Outbound;
   #closed = false;
   #draining = false;
@@ -191,10 +192,10 @@ export class Session {
     if (this.#closed) return;
     this.#closed = true;
     this.#fanout.forget(this);
-    for (const f of this.#inflight.values()) {
-      f.cancelled = true;
-      if (f.timer) clearTimeout(f.timer);
-      f.abort(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+    for (const ctx of this.#inflight.values()) {
+      inFlight.cancel(ctx);
+      inFlight.timer(ctx, undefined);
+      inFlight.abort(ctx, new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     }
     this.#inflight.clear();
     this.#wakeIdle();
@@ -225,7 +226,7 @@ export class Session {
 
   /** Aborts every handler still running, e.g. at a shutdown deadline. */
   abortAll(reason: string): void {
-    for (const f of this.#inflight.values()) f.abort(new McpError(ErrorCode.ConnectionClosed, reason));
+    for (const ctx of this.#inflight.values()) inFlight.abort(ctx, new McpError(ErrorCode.ConnectionClosed, reason));
   }
 
   /** Sends a notification to the client; `relatedTo` names the client request it belongs to, if any. */
@@ -362,6 +363,7 @@ export class Session {
 
   // The answer to one message, now or later.
   #handle(value: unknown): Answer | Promise<Answer> {
+    if (isRequest(value)) return this.#request(value);
     const c = classify(value);
     switch (c.kind) {
       case "request":
@@ -385,10 +387,13 @@ export class Session {
       case "notifications/cancelled": {
         const id = p.requestId as RequestId;
         if (this.#fanout.endListen(this, id)) return; // a listen ends with its result, not in silence
-        const f = this.#inflight.get(id);
-        if (!f) return;
-        f.cancelled = true;
-        f.abort(new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"));
+        const ctx = this.#inflight.get(id);
+        if (!ctx) return;
+        inFlight.cancel(ctx);
+        inFlight.abort(
+          ctx,
+          new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the client", "AbortError"),
+        );
         return;
       }
       case "notifications/roots/list_changed":
@@ -417,18 +422,17 @@ export class Session {
     if (refused) return refused;
     const route = modern ? MODERN_ROUTES[method] : ROUTES[method];
     if (!route) return errorResponse(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` });
-    const f = new InFlight();
+    const params = msg.params ?? {};
+    const ctx = modern ? new ModernContext(this, msg) : new Context(this, msg);
     let out: unknown;
     try {
-      out = modern
-        ? runModern(route, this.#reg, msg.params ?? {}, new ModernContext(this, msg, f))
-        : route(this.#reg, msg.params ?? {}, new Context(this, msg, f));
+      out = ctx instanceof ModernContext ? runModern(route, this.#reg, params, ctx) : route(this.#reg, params, ctx);
     } catch (err) {
       return errorResponse(id, toErrorObject(err));
     }
     // Synchronous handlers are answered at once: no promise, no bookkeeping.
     if (!isThenable(out)) return responseFrame(id, out);
-    return this.#settle(msg, f, out);
+    return this.#settle(msg, ctx, out);
   }
 
   // The checks a request passes before its handler runs: shutdown, duplicate id, too many in flight.
@@ -457,26 +461,29 @@ export class Session {
   }
 
   // An asynchronous handler: tracked in flight until it settles, times out, is cancelled or its connection closes.
-  #settle(msg: JsonRpcRequest, f: InFlight, out: PromiseLike<unknown>): Promise<Answer> {
+  #settle(msg: JsonRpcRequest, ctx: Context, out: PromiseLike<unknown>): Promise<Answer> {
     const { id, method } = msg;
-    this.#inflight.set(id, f);
+    this.#inflight.set(id, ctx);
     const timeout = this.server.options.requestTimeout;
     return new Promise<Answer>((resolve) => {
       const finish = (answer: Answer) => {
-        if (this.#inflight.get(id) !== f) return resolve(undefined); // closed, or timed out already
+        if (this.#inflight.get(id) !== ctx) return resolve(undefined); // closed, or timed out already
         this.#inflight.delete(id);
-        if (f.timer) clearTimeout(f.timer);
-        resolve(f.cancelled ? undefined : answer);
+        inFlight.timer(ctx, undefined);
+        resolve(inFlight.cancelled(ctx) ? undefined : answer);
         this.#wakeIdle();
       };
       if (timeout > 0 && method !== "subscriptions/listen") {
-        f.timer = later(() => {
-          finish(errorResponse(id, {
-            code: ErrorCode.RequestTimeout,
-            message: `Request timed out: ${method} ran longer than ${timeout} ms`,
-          }));
-          f.abort(new McpError(ErrorCode.RequestTimeout, `Request timed out after ${timeout} ms`));
-        }, timeout);
+        inFlight.timer(
+          ctx,
+          later(() => {
+            finish(errorResponse(id, {
+              code: ErrorCode.RequestTimeout,
+              message: `Request timed out: ${method} ran longer than ${timeout} ms`,
+            }));
+            inFlight.abort(ctx, new McpError(ErrorCode.RequestTimeout, `Request timed out after ${timeout} ms`));
+          }, timeout),
+        );
       }
       out.then(
         (result) => finish(responseFrame(id, result)),
