@@ -63,6 +63,25 @@ export function fullGc(): void {
  */
 export function serveControl(url: string, extra: () => Record<string, unknown> = () => ({}), lifetimeMs = 600_000) {
   const timer = setTimeout(() => process.exit(3), lifetimeMs);
+  onStdinLines((line) => {
+    if (line === "stats" || line === "gc") {
+      if (line === "gc") { for (let i = 0; i < 3; i++) fullGc(); }
+      const m = process.memoryUsage();
+      console.log(
+        `STATS ${
+          JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpu: cpuSeconds(), ...extra() })
+        }`,
+      );
+    } else if (line === "exit") {
+      clearTimeout(timer);
+      process.exit(0);
+    }
+  });
+  console.log(`READY ${url}`);
+}
+
+/** Calls `onLine` with each line of stdin, trimmed; exits when stdin ends (the runner is gone). */
+export function onStdinLines(onLine: (line: string) => void): void {
   let buf = "";
   process.stdin.setEncoding("utf8");
   process.stdin.on("data", (chunk: string) => {
@@ -71,22 +90,27 @@ export function serveControl(url: string, extra: () => Record<string, unknown> =
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (line === "stats" || line === "gc") {
-        if (line === "gc") { for (let i = 0; i < 3; i++) fullGc(); }
-        const m = process.memoryUsage();
-        console.log(
-          `STATS ${
-            JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpu: cpuSeconds(), ...extra() })
-          }`,
-        );
-      } else if (line === "exit") {
-        clearTimeout(timer);
-        process.exit(0);
-      }
+      onLine(line);
     }
   });
   process.stdin.on("end", () => process.exit(0));
-  console.log(`READY ${url}`);
+}
+
+/** Commands on stdin: `next(prefix)` resolves with the rest of the next line that starts with `prefix`. */
+export function stdinCommands(): (prefix: string) => Promise<string> {
+  const waiting: ((line: string) => void)[] = [];
+  onStdinLines((line) => {
+    for (const w of [...waiting]) w(line);
+  });
+  return (prefix) =>
+    new Promise((resolve) => {
+      const w = (line: string) => {
+        if (!line.startsWith(prefix)) return;
+        waiting.splice(waiting.indexOf(w), 1);
+        resolve(line.slice(prefix.length).trim());
+      };
+      waiting.push(w);
+    });
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {

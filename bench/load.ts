@@ -15,6 +15,7 @@ import {
   initializeFrame,
   modernCallFrame,
   PROTOCOL_VERSION,
+  stdinCommands,
 } from "./common.ts";
 
 export interface LoadConfig {
@@ -55,30 +56,7 @@ const HTTP_HEADERS: Record<string, string> = {
 // ---------------------------------------------------------------------------
 // stdin commands
 
-const commands: ((line: string) => void)[] = [];
-let stdinBuf = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (chunk: string) => {
-  stdinBuf += chunk;
-  let nl: number;
-  while ((nl = stdinBuf.indexOf("\n")) >= 0) {
-    const line = stdinBuf.slice(0, nl).trim();
-    stdinBuf = stdinBuf.slice(nl + 1);
-    for (const c of [...commands]) c(line);
-  }
-});
-process.stdin.on("end", () => process.exit(0));
-
-function nextCommand(prefix: string): Promise<string> {
-  return new Promise((resolve) => {
-    const c = (line: string) => {
-      if (!line.startsWith(prefix)) return;
-      commands.splice(commands.indexOf(c), 1);
-      resolve(line.slice(prefix.length).trim());
-    };
-    commands.push(c);
-  });
-}
+const nextCommand = stdinCommands();
 
 // ---------------------------------------------------------------------------
 // WebSocket connections

@@ -19,6 +19,7 @@ import {
   initializeFrame,
   modernCallFrame,
   rt,
+  stdinCommands,
 } from "./common.ts";
 import type { LoadConfig } from "./load.ts";
 
@@ -418,22 +419,7 @@ const headerLength = (b1: number) => {
 // ---------------------------------------------------------------------------
 // stdin commands and the measurement
 
-function nextCommand(prefix: string): Promise<string> {
-  let buf = "";
-  return new Promise((resolve) => {
-    process.stdin.setEncoding("utf8");
-    process.stdin.on("data", (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line.startsWith(prefix)) resolve(line.slice(prefix.length).trim());
-      }
-    });
-    process.stdin.on("end", () => process.exit(0));
-  });
-}
+const nextCommand = stdinCommands();
 
 /** performance.now() at the epoch-ms time `at`. */
 const perfAt = (at: number) => performance.now() + (at - Date.now());
