@@ -52,7 +52,9 @@ export async function readBody(req: Request, max: number): Promise<string | Resp
   // bodies are read piece by piece against the limit.
   if (length !== null && declared >= 0 && !req.headers.has("transfer-encoding")) {
     try {
-      return await req.text();
+      const text = await req.text();
+      // Only a hand-built Request can hold more than it declares; it still may not exceed the limit.
+      return text.length > max ? tooLarge() : text;
     } catch {
       return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the request body could not be read");
     }

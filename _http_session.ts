@@ -65,7 +65,7 @@ export class HttpSession {
     this.events = new EventLog(limits, () => (this.lastActive = Date.now()));
     const channel: Channel = {
       send: (text, meta) => this.#route(text, meta),
-      close: () => this.end("The server closed the session"),
+      close: (reason) => this.end(reason || "The server closed the session"),
       noResponse: (id) => {
         const r = this.owners.get(id);
         if (!r) return;

@@ -1,15 +1,8 @@
 // The Bun side of the WebSocket transport: `server.upgrade()` and the `websocket` handlers of
 // `Bun.serve`, their events into the shared core.
 
-import {
-  type Admitted,
-  type BunServerLike,
-  type BunSocketLike,
-  type BunWebSocketHandlers,
-  type Conn,
-  deferred,
-  type WsCore,
-} from "./transport_ws.ts";
+import type { BunServerLike, BunSocketLike, BunWebSocketHandlers } from "./transport_ws.ts";
+import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./_ws_core.ts";
 import { text } from "./_edge.ts";
 
 /** Whether `x` is Bun's server (Deno passes its connection info in that place). */
@@ -46,7 +39,7 @@ export function bunWebSocket(core: WsCore): BunWebSocketHandlers {
         ping: core.keepAlive > 0 && ws.ping ? () => ws.ping!() : undefined,
         close(code, reason) {
           try {
-            ws.close(code, reason);
+            ws.close(code, fitReason(reason));
           } catch { /* already closed */ }
           core.gone(conn);
         },

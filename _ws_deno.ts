@@ -1,6 +1,6 @@
 // The Deno side of the WebSocket transport: `Deno.upgradeWebSocket`, its events into the shared core.
 
-import { type Admitted, type Conn, deferred, type WsCore } from "./transport_ws.ts";
+import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./_ws_core.ts";
 import { runtime } from "./_edge.ts";
 
 /** Upgrades an admitted request and wires the socket to the core. */
@@ -17,19 +17,21 @@ export function upgradeDeno(core: WsCore, req: Request, admitted: Admitted): Res
     ended: ended.promise,
     close(code, reason) {
       try {
-        socket.close(code, reason);
+        socket.close(code, fitReason(reason));
       } catch { /* already closing */ }
       core.gone(conn);
     },
   };
   core.add(conn);
-  // Reading bufferedAmount is a call into the runtime: look at it once per 64 KiB sent, not on every frame.
+  // Reading bufferedAmount is a call into the runtime: look at it once per 64 KiB sent (or per the limit,
+  // when that is lower), not on every frame.
+  const every = Math.min(65_536, core.maxBufferedBytes);
   let unchecked = 0;
   socket.onopen = () =>
     core.open(conn, {
       send(data) {
         socket.send(data);
-        if ((unchecked += data.length) < 65_536) return;
+        if ((unchecked += data.length) < every) return;
         unchecked = 0;
         if (socket.bufferedAmount > core.maxBufferedBytes) conn.close(1008, "client is not reading: send buffer full");
       },

@@ -12,7 +12,8 @@ import {
   websocketHandler,
   type WebSocketOptions,
 } from "./transport_ws.ts";
-import { type BunHttpServerLike, createHttpHandler, type HttpOptions } from "./transport_http.ts";
+import type { BunHttpServerLike, HttpOptions } from "./transport_http.ts";
+import { createHttpHandler } from "./_http_endpoint.ts";
 import type { CloseOptions } from "./_edge.ts";
 
 /** Options of {@linkcode mcpHandler}: those of both transports. */

@@ -92,9 +92,10 @@ export interface McpServerOptions {
   /** Milliseconds a `requestState` stays valid. Default 600,000 (10 minutes). */
   requestStateTtl?: number;
   /**
-   * Cache hints on 2026-07-28 results, by list. Default: lists and discovery
-   * `{ ttlMs: 60_000, cacheScope: "private" }`; resource reads take theirs
-   * from the resource's `cache` (default `{ ttlMs: 0, cacheScope: "private" }`).
+   * Cache hints on 2026-07-28 results, by list, read once per list when first
+   * used. Default: lists and discovery `{ ttlMs: 60_000, cacheScope: "private" }`;
+   * resource reads take theirs from the resource's `cache` (default
+   * `{ ttlMs: 0, cacheScope: "private" }`).
    */
   cache?: Partial<Record<"discover" | "tools" | "prompts" | "resources" | "templates", CacheHint>>;
 }

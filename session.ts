@@ -172,7 +172,8 @@ export class Session {
     const out = this.#handle(value);
     if (out === undefined) return undefined;
     const id = typeof value === "object" && value !== null ? (value as { id?: unknown }).id : undefined;
-    const to = typeof id === "string" || typeof id === "number" ? id : undefined;
+    // Only an id the message could carry validly names a request; any other answer refuses the message.
+    const to = typeof id === "string" || Number.isSafeInteger(id) ? id as RequestId : undefined;
     if (typeof out === "string") this.#send(out, to === undefined ? undefined : { responseTo: to });
     else if (out instanceof ErrorResponse) {
       if (to === undefined) return out;
@@ -202,7 +203,11 @@ export class Session {
     this.#outbound.rejectAll(new McpError(ErrorCode.ConnectionClosed, "Connection closed before the client answered"));
   }
 
-  /** Ends the connection from the server side; `reason` goes to the client where the transport can carry it. */
+  /**
+   * Ends the connection from the server side. `reason` goes to the client
+   * where the transport can carry it: in a WebSocket close frame (cut to 123
+   * bytes), or over HTTP as the error of the requests still waiting.
+   */
   close(reason = ""): void {
     if (this.#closed) return;
     try {
@@ -352,7 +357,7 @@ export class Session {
       return this.#handle(v);
     });
     const ids = items.map((v) => (v as { id?: unknown } | null)?.id)
-      .filter((id): id is RequestId => typeof id === "string" || typeof id === "number");
+      .filter((id): id is RequestId => typeof id === "string" || Number.isSafeInteger(id));
     Promise.all(outs).then((answers) => {
       const present = answers.filter((a) => a !== undefined).map((a) => typeof a === "string" ? a : a.text);
       if (present.length) this.#send(`[${present.join(",")}]`, { responseTo: ids });

@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { Channel } from "./channel.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import {
@@ -21,6 +20,7 @@ import {
   text,
   waitAtMost,
 } from "./_edge.ts";
+import type { Admitted, Conn, WsCore } from "./_ws_core.ts";
 import { upgradeDeno } from "./_ws_deno.ts";
 import { bunWebSocket, isBunServer, upgradeBun } from "./_ws_bun.ts";
 
@@ -129,43 +129,6 @@ export interface WebSocketHandler {
    * closes every socket with 1001.
    */
   close(options?: CloseOptions): Promise<void>;
-}
-
-/** One socket, as the shared core sees it; the runtime adapters make them. @internal */
-export interface Conn {
-  session?: Session;
-  auth: unknown;
-  close(code: number, reason: string): void;
-  /** Resolves when the socket has really closed (its close frame is out). */
-  ended: Promise<void>;
-  /** Bun only: a pong (or any frame) arrived since the last keep-alive ping. */
-  alive?: boolean;
-  ping?(): void;
-}
-
-/** What the runtime adapters call: the core's side of every socket. @internal */
-export interface WsCore {
-  readonly maxMessageBytes: number;
-  readonly maxBufferedBytes: number;
-  readonly keepAlive: number;
-  /** A socket is open: count it and start its session on `channel`. */
-  open(conn: Conn, channel: Channel): void;
-  /** Counts a socket before it opens (Deno upgrades, then opens). */
-  add(conn: Conn): void;
-  message(conn: Conn, data: unknown): void;
-  gone(conn: Conn): void;
-}
-
-/** What the admission checks found: who the client is, and the subprotocol to answer with. @internal */
-export interface Admitted {
-  auth: unknown;
-  protocol?: string;
-}
-
-export function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /**

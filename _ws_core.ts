@@ -1,0 +1,58 @@
+// What the WebSocket core (transport_ws.ts) and its runtime adapters (_ws_deno.ts, _ws_bun.ts)
+// share: a socket as the core sees it, and the core's side of every socket.
+
+import type { Channel } from "./channel.ts";
+import type { Session } from "./session.ts";
+
+/** One socket, as the shared core sees it; the runtime adapters make them. */
+export interface Conn {
+  session?: Session;
+  auth: unknown;
+  close(code: number, reason: string): void;
+  /** Resolves when the socket has really closed (its close frame is out). */
+  ended: Promise<void>;
+  /** Bun only: a pong (or any frame) arrived since the last keep-alive ping. */
+  alive?: boolean;
+  ping?(): void;
+}
+
+/** What the runtime adapters call: the core's side of every socket. */
+export interface WsCore {
+  readonly maxMessageBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly keepAlive: number;
+  /** A socket is open: count it and start its session on `channel`. */
+  open(conn: Conn, channel: Channel): void;
+  /** Counts a socket before it opens (Deno upgrades, then opens). */
+  add(conn: Conn): void;
+  message(conn: Conn, data: unknown): void;
+  gone(conn: Conn): void;
+}
+
+/** What the admission checks found: who the client is, and the subprotocol to answer with. */
+export interface Admitted {
+  auth: unknown;
+  protocol?: string;
+}
+
+/** A promise and the function that resolves it. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const enc = new TextEncoder();
+
+/**
+ * A close reason that fits a close frame: at most 123 bytes of UTF-8. Deno
+ * throws on a longer one (and the socket would stay open); Bun cuts it.
+ */
+export function fitReason(reason: string): string {
+  if (reason.length <= 41) return reason; // 41 characters are at most 123 bytes
+  let out = reason.slice(0, 123);
+  while (enc.encode(out).length > 123) out = out.slice(0, -1);
+  // A cut through a surrogate pair would leave half a character.
+  const last = out.charCodeAt(out.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? out.slice(0, -1) : out;
+}
