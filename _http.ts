@@ -15,11 +15,13 @@ export function rpcError(
   });
 }
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 /** Frames as one JSON body (an array for several), or 202 when there are none. */
-export function jsonResponse(frames: string[], headers: Record<string, string> = {}, status = 200): Response {
+export function jsonResponse(frames: string[], headers?: Record<string, string>, status = 200): Response {
   if (!frames.length) return new Response(null, { status: 202, headers });
   const body = frames.length === 1 ? frames[0] : `[${frames.join(",")}]`;
-  return new Response(body, { status, headers: { "content-type": "application/json", ...headers } });
+  return new Response(body, { status, headers: headers ? { ...JSON_TYPE, ...headers } : JSON_TYPE });
 }
 
 // What MCP clients send: answered without splitting the header.
@@ -42,23 +44,24 @@ export const notAcceptable = (): Response =>
   rpcError(406, ErrorCode.InvalidRequest, "Not Acceptable: accept application/json and text/event-stream");
 
 /** The body as text, at most `max` bytes; a refusal (413, 400) otherwise. */
-export async function readBody(req: Request, max: number): Promise<string | Response> {
-  const tooLarge = () => rpcError(413, ErrorCode.InvalidRequest, `Request body larger than ${max} bytes`);
+export function readBody(req: Request, max: number): Promise<string | Response> {
   const length = req.headers.get("content-length");
   const declared = Number(length ?? "0");
-  if (declared > max) return tooLarge();
+  if (declared > max) return Promise.resolve(tooLarge(max));
   // A declared length within the limit is all there is to read (framing holds the body to it): let the runtime
   // read it whole, far cheaper than a stream reader (and on Deno, without making a stream at all). Chunked
   // bodies are read piece by piece against the limit.
   if (length !== null && declared >= 0 && !req.headers.has("transfer-encoding")) {
-    try {
-      const text = await req.text();
-      // Only a hand-built Request can hold more than it declares; it still may not exceed the limit.
-      return text.length > max ? tooLarge() : text;
-    } catch {
-      return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the request body could not be read");
-    }
+    // Only a hand-built Request can hold more than it declares; it still may not exceed the limit.
+    return req.text().then((text) => (text.length > max ? tooLarge(max) : text), unreadable);
   }
+  return readChunks(req, max);
+}
+
+const tooLarge = (max: number) => rpcError(413, ErrorCode.InvalidRequest, `Request body larger than ${max} bytes`);
+const unreadable = () => rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the request body could not be read");
+
+async function readChunks(req: Request, max: number): Promise<string | Response> {
   if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -70,12 +73,12 @@ export async function readBody(req: Request, max: number): Promise<string | Resp
       size += value.byteLength;
       if (size > max) {
         await reader.cancel().catch(() => {});
-        return tooLarge();
+        return tooLarge(max);
       }
       chunks.push(value);
     }
   } catch {
-    return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the request body could not be read");
+    return unreadable();
   }
   const all = new Uint8Array(size);
   let at = 0;

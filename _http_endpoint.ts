@@ -206,7 +206,8 @@ class HttpEndpoint {
     if (found instanceof Response) return found;
     const { ids, initialize } = found;
     const batch = Array.isArray(value);
-    const hasSession = req.headers.get("mcp-session-id") !== null;
+    const token = req.headers.get("mcp-session-id");
+    const hasSession = token !== null;
     const version = batch ? undefined : perRequestVersion(value);
     if (!hasSession && typeof version === "string") return this.#stateless.post(req, value as never, version, auth);
 
@@ -225,7 +226,7 @@ class HttpEndpoint {
       }
       hs = this.sessions.open(auth);
     } else {
-      const known = this.sessions.find(req, auth, this.#authenticated);
+      const known = this.sessions.find(req, auth, this.#authenticated, token);
       if (known instanceof Response) return known;
       hs = known;
     }
@@ -248,7 +249,7 @@ class HttpEndpoint {
     const r = newRoute(ids);
     for (const id of ids) hs.owners.set(id, r);
     const refusal = hs.session.dispatch(value);
-    return await this.#answer(req, hs, r, { ids, created, refusal, accept, bunServer });
+    return this.#answer(req, hs, r, { ids, created, refusal, accept, bunServer });
   }
 
   // The answer to a dispatched POST: JSON when the client takes it and nothing but responses comes, else SSE.
@@ -266,7 +267,7 @@ class HttpEndpoint {
   ): Response | Promise<Response> {
     const { ids, created, refusal, accept } = how;
     const responses = () => r.buffer.filter((b) => b.response).map((b) => b.text);
-    const headers: Record<string, string> = {};
+    let headers: Record<string, string> | undefined; // the session id, on the answer to initialize
     // A handler closed the session while this POST was dispatched.
     if (hs.ended && !created) return jsonResponse(responses());
     if (created) {
@@ -277,7 +278,7 @@ class HttpEndpoint {
         return jsonResponse(frames);
       }
       this.sessions.add(hs);
-      headers["mcp-session-id"] = hs.token;
+      headers = { "mcp-session-id": hs.token };
     }
 
     // The dispatcher refused the whole POST (e.g. a batch under a version without batches), or it held no request.

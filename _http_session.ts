@@ -170,8 +170,12 @@ export class SessionTable {
   }
 
   /** The session a request names, checked against who sent it and the protocol version it names; or the refusal. */
-  find(req: Request, auth: unknown, authenticated: boolean): HttpSession | Response {
-    const token = req.headers.get("mcp-session-id");
+  find(
+    req: Request,
+    auth: unknown,
+    authenticated: boolean,
+    token: string | null = req.headers.get("mcp-session-id"),
+  ): HttpSession | Response {
     if (!token) {
       return rpcError(400, ErrorCode.InvalidRequest, "Bad Request: the Mcp-Session-Id header is required");
     }
