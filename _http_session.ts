@@ -9,6 +9,7 @@ import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import { EventLog, type SseLimits, type Stream } from "./_sse.ts";
 import { rpcError } from "./_http.ts";
+import { principalOf } from "./_util.ts";
 import { PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
 
 /** Where the messages of one POST go. */
@@ -26,15 +27,6 @@ export interface PostRoute {
 
 export function newRoute(ids: RequestId[]): PostRoute {
   return { pending: new Set(ids), mode: "undecided", buffer: [], json: [], closeRequested: false };
-}
-
-// The authenticate result as a comparable key; sessions are bound to it.
-export function principalOf(auth: unknown): string {
-  try {
-    return JSON.stringify(auth) ?? "";
-  } catch {
-    return String(auth);
-  }
 }
 
 // Lets closeSseStream() find a session's HTTP state from a handler's context.

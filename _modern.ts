@@ -23,7 +23,7 @@ import type { Registry } from "./_registry.ts";
 import { readResource, type Route, ROUTES } from "./_handlers.ts";
 import { elicitOutcome, elicitParams, rootsOf, supportsFormElicitation } from "./_elicitation.ts";
 import { type ErrorResponse, errorResponse } from "./_results.ts";
-import { describe, invalid, isRecord, isThenable, levelRank, then } from "./_util.ts";
+import { describe, invalid, isRecord, isThenable, levelRank, principalOf, then } from "./_util.ts";
 import { META, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
 import { StateSealer } from "./request_state.ts";
 
@@ -210,12 +210,7 @@ function sealerOf(server: McpServer): StateSealer {
 function roundTrip(route: Route, reg: Registry, p: Record<string, unknown>, ctx: ModernContext): unknown {
   const server = reg.server;
   const sealer = sealerOf(server);
-  let principal: string;
-  try {
-    principal = JSON.stringify(ctx.auth) ?? "";
-  } catch {
-    principal = String(ctx.auth);
-  }
+  const principal = principalOf(ctx.auth);
   // The digest is only needed to open a requestState or to seal one: most calls do neither. The
   // parts are serialized now, before the handler can touch the arguments.
   const parts = JSON.stringify([ctx.method, p.name ?? p.uri ?? null, p.arguments ?? null, principal]);

@@ -56,3 +56,12 @@ export const invalid = (message: string): McpError => new McpError(ErrorCode.Inv
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/** The authenticate result as a comparable key: sessions and request states are bound to it. */
+export function principalOf(auth: unknown): string {
+  try {
+    return JSON.stringify(auth) ?? "";
+  } catch {
+    return String(auth);
+  }
+}

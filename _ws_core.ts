@@ -42,8 +42,6 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-const enc = new TextEncoder();
-
 /**
  * A close reason that fits a close frame: at most 123 bytes of UTF-8. Deno
  * throws on a longer one (and the socket would stay open); Bun cuts it.
@@ -51,8 +49,21 @@ const enc = new TextEncoder();
 export function fitReason(reason: string): string {
   if (reason.length <= 41) return reason; // 41 characters are at most 123 bytes
   let out = reason.slice(0, 123);
-  while (enc.encode(out).length > 123) out = out.slice(0, -1);
+  while (utf8Length(out) > 123) out = out.slice(0, -1);
   // A cut through a surrogate pair would leave half a character.
   const last = out.charCodeAt(out.length - 1);
   return last >= 0xd800 && last <= 0xdbff ? out.slice(0, -1) : out;
+}
+
+/** The UTF-8 length of a string, without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) (n += 4, i++);
+    else n += 3;
+  }
+  return n;
 }

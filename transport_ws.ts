@@ -20,7 +20,7 @@ import {
   text,
   waitAtMost,
 } from "./_edge.ts";
-import type { Admitted, Conn, WsCore } from "./_ws_core.ts";
+import { type Admitted, type Conn, utf8Length, type WsCore } from "./_ws_core.ts";
 import { upgradeDeno } from "./_ws_deno.ts";
 import { bunWebSocket, isBunServer, upgradeBun } from "./_ws_bun.ts";
 
@@ -258,16 +258,4 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       await waitAtMost(Promise.all(open.map((c) => c.ended)), Math.min(1000, timeout));
     },
   };
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) (n += 4, i++);
-    else n += 3;
-  }
-  return n;
 }
