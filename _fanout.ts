@@ -8,6 +8,7 @@ import type { Session } from "./session.ts";
 import type { McpServer } from "./server.ts";
 import type { Kind } from "./_registry.ts";
 import { META } from "./versions.ts";
+import { levelRank } from "./_util.ts";
 
 /** The 2026-07-28 subscription filter of `subscriptions/listen`. */
 export interface SubscriptionFilter {
@@ -20,6 +21,12 @@ export interface SubscriptionFilter {
   /** Send `notifications/resources/updated` for these URIs. */
   resourceSubscriptions?: string[];
 }
+
+/** A server-wide notification as it crosses instances (see _cluster.ts). */
+export type Notice =
+  | { t: "updated"; uri: string }
+  | { t: "log"; level: LoggingLevel; data: unknown; logger?: string }
+  | { t: "changed"; kinds: Kind[] };
 
 interface Listen {
   filter: SubscriptionFilter;
@@ -38,6 +45,8 @@ export class Fanout {
   readonly sessions: Set<Session> = new Set();
   #listens = new Map<Session, Map<RequestId, Listen>>();
   #pending = new Set<Kind>();
+  /** Set while the server is part of a cluster: sends a notification to the other instances. */
+  relay?: (notice: Notice) => void;
 
   constructor(server: McpServer) {
     fanouts.set(server, this);
@@ -45,15 +54,31 @@ export class Fanout {
 
   /** Tells every session that `kind`'s list changed; a burst of changes becomes one notification per kind. */
   listChanged(kind: Kind): void {
-    if (!this.sessions.size) return;
+    if (!this.sessions.size && !this.relay) return;
     if (!this.#pending.size) {
       queueMicrotask(() => {
         const kinds = [...this.#pending];
         this.#pending.clear();
-        for (const s of this.sessions) for (const k of kinds) this.#listChangedOn(s, k);
+        this.#changed(kinds);
+        this.relay?.({ t: "changed", kinds });
       });
     }
     this.#pending.add(kind);
+  }
+
+  #changed(kinds: Kind[]): void {
+    for (const s of this.sessions) for (const k of kinds) this.#listChangedOn(s, k);
+  }
+
+  /** A notification raised on another instance, for this instance's sessions. */
+  deliver(n: Notice): void {
+    if (n.t === "updated") {
+      if (typeof n.uri === "string") this.#updated(n.uri);
+    } else if (n.t === "log") {
+      if (levelRank(n.level) >= 0) this.#log(n.level, n.data, typeof n.logger === "string" ? n.logger : undefined);
+    } else if (Array.isArray(n.kinds)) {
+      this.#changed(n.kinds.filter((k) => k === "tools" || k === "prompts" || k === "resources"));
+    }
   }
 
   #listChangedOn(s: Session, kind: Kind): void {
@@ -68,6 +93,11 @@ export class Fanout {
 
   /** Sends resources/updated to legacy subscribers and to listens that name the URI. */
   resourceUpdated(uri: string): void {
+    this.#updated(uri);
+    this.relay?.({ t: "updated", uri });
+  }
+
+  #updated(uri: string): void {
     for (const s of this.sessions) {
       if (s.subscriptions.has(uri)) s.notify("notifications/resources/updated", { uri });
       for (const [id, l] of this.#listens.get(s) ?? []) {
@@ -79,6 +109,12 @@ export class Fanout {
   }
 
   log(level: LoggingLevel, data: unknown, logger?: string): void {
+    if (levelRank(level) < 0) throw new RangeError(`unknown log level "${level}"`);
+    this.#log(level, data, logger);
+    this.relay?.(logger === undefined ? { t: "log", level, data } : { t: "log", level, data, logger });
+  }
+
+  #log(level: LoggingLevel, data: unknown, logger?: string): void {
     for (const s of this.sessions) s.log(level, data, logger);
   }
 

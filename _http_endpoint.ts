@@ -19,6 +19,7 @@ import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./_htt
 import { type SseLimits, sseResponse, type Stream } from "./_sse.ts";
 import { StatelessPosts } from "./_http_modern.ts";
 import { perRequestVersion, primesStreams } from "./versions.ts";
+import { type ClusterNode, clusterOf, ownerOf } from "./_cluster.ts";
 
 // The request ids of a POST's message or batch, and whether it initializes; or the 400 for a bad one.
 function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } | Response {
@@ -95,6 +96,9 @@ class HttpEndpoint {
   #authenticated: boolean;
   #stateless: StatelessPosts;
   #closing = false;
+  #maxBuffered: number;
+  #cluster?: ClusterNode;
+  #detach?: () => void;
 
   constructor(
     private readonly server: McpServer,
@@ -111,10 +115,15 @@ class HttpEndpoint {
       retry: Math.max(0, Math.round(options.retryInterval ?? 1000)),
       keepAlive: options.keepAlive ?? 30_000,
     };
+    this.#maxBuffered = limits.maxBuffered;
     this.#originAllowed = originCheck(options.allowedOrigins);
     this.#authenticated = !!options.authenticate;
-    this.sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000);
+    this.#cluster = clusterOf(server);
+    // In a cluster a session id starts with its owner's id, so that any instance knows where to forward it.
+    const prefix = this.#cluster ? `${this.#cluster.id}.` : "";
+    this.sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000, prefix);
     this.#stateless = new StatelessPosts(server);
+    this.#detach = this.#cluster?.attach({ path: this.#path, fetch: (req) => this.fetch(req) });
   }
 
   fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {
@@ -136,6 +145,11 @@ class HttpEndpoint {
       );
     }
     if (this.#closing && method !== "DELETE") return Promise.resolve(shuttingDown());
+    if (this.#cluster) {
+      const token = req.headers.get("mcp-session-id");
+      const owner = token === null ? undefined : ownerOf(token);
+      if (owner !== undefined && owner !== this.#cluster.id) return this.#forward(req, owner, bunServer);
+    }
     const checked = checkRequest(req, this.#originAllowed, this.options);
     // Without an authenticate hook the request goes on at once; with one, once it has answered.
     return checked instanceof Promise
@@ -150,6 +164,24 @@ class HttpEndpoint {
     await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);
     for (const session of oneShot) session.close("The server is shutting down");
     for (const hs of all) hs.end("The server is shutting down");
+    this.#detach?.();
+  }
+
+  // A request for a session another instance owns: that instance checks and answers it.
+  async #forward(req: Request, owner: string, bunServer?: BunHttpServerLike): Promise<Response> {
+    let body: string | undefined;
+    if (req.method === "POST") {
+      const read = await readBody(req, this.#maxBody);
+      if (read instanceof Response) return read;
+      body = read;
+    }
+    const res = await this.#cluster!.forward(owner, req, body, this.#maxBuffered);
+    if (res.headers.get("content-type")?.startsWith("text/event-stream")) {
+      try {
+        bunServer?.timeout?.(req, 0);
+      } catch { /* not Bun */ }
+    }
+    return res;
   }
 
   #admitted(

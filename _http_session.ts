@@ -50,9 +50,15 @@ export class HttpSession {
   ended = false;
 
   /** `onEnd` is told once, when the session ends. */
-  constructor(server: McpServer, auth: unknown, limits: SseLimits, private readonly onEnd: (hs: HttpSession) => void) {
+  constructor(
+    server: McpServer,
+    auth: unknown,
+    limits: SseLimits,
+    private readonly onEnd: (hs: HttpSession) => void,
+    prefix = "",
+  ) {
     const bytes = crypto.getRandomValues(new Uint8Array(24));
-    this.token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+    this.token = prefix + btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
     this.principal = principalOf(auth);
     this.events = new EventLog(limits, () => (this.lastActive = Date.now()));
     const channel: Channel = {
@@ -137,8 +143,13 @@ export class SessionTable {
   #sweeper?: ReturnType<typeof setInterval>;
   #versions = new Set([...SUPPORTED_PROTOCOL_VERSIONS, ...PER_REQUEST_PROTOCOL_VERSIONS]);
 
-  /** `idleTimeout`: milliseconds a session may go without activity (0: forever). */
-  constructor(private readonly server: McpServer, private readonly limits: SseLimits, readonly idleTimeout: number) {}
+  /** `idleTimeout`: milliseconds a session may go without activity (0: forever); `prefix` starts every session id. */
+  constructor(
+    private readonly server: McpServer,
+    private readonly limits: SseLimits,
+    readonly idleTimeout: number,
+    private readonly prefix = "",
+  ) {}
 
   get size(): number {
     return this.#sessions.size;
@@ -153,7 +164,7 @@ export class SessionTable {
     return new HttpSession(this.server, auth, this.limits, (hs) => {
       if (this.#sessions.get(hs.token) === hs) this.#sessions.delete(hs.token);
       this.#changed();
-    });
+    }, this.prefix);
   }
 
   add(hs: HttpSession): void {

@@ -16,6 +16,9 @@
  *   {@linkcode serveStdio} serves standard input and output.
  * - {@linkcode bearerAuth} and the `authenticate` option admit clients;
  *   `allowedOrigins` and the limits in the options keep hostile peers out.
+ * - The `cluster` option runs several instances as one server, with no
+ *   sticky sessions: {@linkcode redisCluster} across processes and
+ *   machines, {@linkcode broadcastCluster} across workers.
  * - The client lives at the `./client` subpath (`client.ts`): a WebSocket
  *   MCP client for Deno, Bun and browsers, which a server never loads.
  *
@@ -91,4 +94,7 @@ export {
   type RequestId,
 } from "./jsonrpc.ts";
 export { UriTemplate } from "./uri_template.ts";
+export type { ClusterTransport } from "./cluster.ts";
+export { broadcastCluster, type BroadcastClusterOptions } from "./cluster_broadcast.ts";
+export { redisCluster, type RedisClusterOptions, type RedisPublisher, type RedisSubscriber } from "./cluster_redis.ts";
 export type * from "./types.ts";

@@ -16,6 +16,12 @@ export interface ServeOptions extends McpHandlerOptions {
   port?: number;
   /** Interface to listen on. Default `"127.0.0.1"`: pass `"0.0.0.0"` to accept remote clients. */
   hostname?: string;
+  /**
+   * Let several processes (or workers) listen on the same port, the kernel
+   * spreading connections over them (`SO_REUSEPORT`; Linux). Run them with a
+   * `cluster` transport so that they act as one server. Default false.
+   */
+  reusePort?: boolean;
   /** Serve Streamable HTTP beside WebSocket on the same path. Default true. */
   http?: boolean;
   /** Called once listening, with the WebSocket endpoint URL. Default: nothing is printed. */
@@ -58,14 +64,15 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
     : mcpHandler(server, options);
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 8080;
+  const reusePort = options.reusePort ?? false;
   let bound: number;
   let stop: () => Promise<void>;
   if (runtime.Bun?.serve) {
-    const s = runtime.Bun.serve({ hostname, port, fetch: handler.fetch, websocket: handler.websocket });
+    const s = runtime.Bun.serve({ hostname, port, reusePort, fetch: handler.fetch, websocket: handler.websocket });
     bound = s.port;
     stop = async () => void (await s.stop(true));
   } else if (runtime.Deno?.serve) {
-    const s = runtime.Deno.serve({ hostname, port, onListen() {} }, handler.fetch);
+    const s = runtime.Deno.serve({ hostname, port, reusePort, onListen() {} }, handler.fetch);
     bound = s.addr.port;
     stop = () => s.shutdown();
   } else {

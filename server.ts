@@ -32,6 +32,8 @@ import { Session } from "./session.ts";
 import { UriTemplate } from "./uri_template.ts";
 import { type PromptEntry, Registry, type ResourceEntry, type TemplateEntry, type ToolEntry } from "./_registry.ts";
 import { Fanout } from "./_fanout.ts";
+import { ClusterNode } from "./_cluster.ts";
+import type { ClusterTransport } from "./cluster.ts";
 import { levelRank, strip } from "./_util.ts";
 
 /** How long a client may cache a 2026-07-28 result, and whether caches may share it. */
@@ -89,6 +91,15 @@ export interface McpServerOptions {
    * process, so a state sealed by one process opens on no other.
    */
   stateSecret?: string | Uint8Array;
+  /**
+   * Run as one instance of several that act as one server: notifications
+   * reach the sessions of every instance, and a Streamable HTTP request for a
+   * session opened elsewhere is served by the instance that holds it. Give
+   * every instance the same transport (`redisCluster()` or
+   * `broadcastCluster()`) and the same `stateSecret`. Default: this
+   * process alone.
+   */
+  cluster?: ClusterTransport;
   /** Milliseconds a `requestState` stays valid. Default 600,000 (10 minutes). */
   requestStateTtl?: number;
   /**
@@ -292,6 +303,7 @@ export class McpServer {
     const { name, version, title, description, icons, websiteUrl } = options;
     this.#serverInfo = strip({ name, version, title, description, icons, websiteUrl });
     this.#fanout = new Fanout(this);
+    if (options.cluster) new ClusterNode(this, options.cluster, this.#fanout);
     this.sessions = this.#fanout.sessions;
     this.#registry = new Registry(this, this.options.pageSize, (kind) => this.#fanout.listChanged(kind));
   }

@@ -7,6 +7,7 @@
  */
 
 import type { McpServer } from "./server.ts";
+import { clusterOf } from "./_cluster.ts";
 import type { Session } from "./session.ts";
 import {
   checkRequest,
@@ -164,6 +165,8 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   const originAllowed = originCheck(options.allowedOrigins);
   const conns = new Set<Conn>();
   let closing = false;
+  // In a cluster, notifications raised on other instances reach these sockets too.
+  const detach = clusterOf(server)?.attach();
   // Bun: one timer pings every socket. Deno pings natively (idleTimeout).
   let pinger: ReturnType<typeof setInterval> | undefined;
   const pingAll = () => {
@@ -256,6 +259,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       for (const c of open) c.close(1001, "server shutting down");
       // Let the close frames go out before the caller stops the HTTP server.
       await waitAtMost(Promise.all(open.map((c) => c.ended)), Math.min(1000, timeout));
+      detach?.();
     },
   };
 }
