@@ -13,7 +13,14 @@
  * same on every instance). Tests import {@linkcode createBoard}.
  */
 import { z } from "zod";
-import { type ClusterTransport, McpServer, redisCluster, type RedisPublisher, type RedisSubscriber, serve } from "../mod.ts";
+import {
+  type ClusterTransport,
+  McpServer,
+  redisCluster,
+  type RedisPublisher,
+  type RedisSubscriber,
+  serve,
+} from "../mod.ts";
 
 /** Where the notes live: a Redis list. */
 export interface NoteStore {
@@ -24,7 +31,9 @@ export interface NoteStore {
 }
 
 /** The board: `post_note` appends a note and tells every subscriber of `notes://board`. */
-export function createBoard(options: { cluster?: ClusterTransport; store: NoteStore; stateSecret?: string }): McpServer {
+export function createBoard(
+  options: { cluster?: ClusterTransport; store: NoteStore; stateSecret?: string },
+): McpServer {
   const server = new McpServer({
     name: "notes-board",
     version: "1.0.0",
@@ -102,7 +111,11 @@ if (import.meta.main) {
   const rt = globalThis as any;
   const env = (name: string): string | undefined => rt.Deno?.env.get(name) ?? rt.process?.env[name];
   const { publisher, subscriber, store } = await connectRedis(env("REDIS_URL") ?? "redis://127.0.0.1:6379");
-  const server = createBoard({ cluster: redisCluster({ publisher, subscriber }), store, stateSecret: env("STATE_SECRET") });
+  const server = createBoard({
+    cluster: redisCluster({ publisher, subscriber }),
+    store,
+    stateSecret: env("STATE_SECRET"),
+  });
   const handle = serve(server, { port: Number(env("PORT") ?? 8080), hostname: env("HOST"), reusePort: true });
   console.log(`Notes board listening on ${handle.url} (WebSocket) and ${handle.httpUrl} (Streamable HTTP)`);
 }
