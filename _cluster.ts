@@ -82,6 +82,7 @@ export class ClusterNode {
   #started = 0;
   #up = true;
   #subscribed = false;
+  #subscribing = false;
   #retryAt = 0;
   #backoff = 0;
   #listener = (message: string) => this.#receive(message);
@@ -138,6 +139,8 @@ export class ClusterNode {
   }
 
   async #subscribe(): Promise<void> {
+    if (this.#subscribing) return;
+    this.#subscribing = true;
     try {
       await Promise.all([
         this.#transport.subscribe(ALL, this.#listener),
@@ -152,6 +155,8 @@ export class ClusterNode {
       this.#down(err);
       this.#backoff = Math.min(30_000, Math.max(this.heartbeat, this.#backoff * 2));
       this.#retryAt = Date.now() + this.#backoff;
+    } finally {
+      this.#subscribing = false;
     }
   }
 
@@ -184,20 +189,18 @@ export class ClusterNode {
   // disconnected would otherwise never answer.
   #beat(): void {
     const deadline = this.heartbeat * 2;
-    within(this.#send(ALL, { t: "beat" }), deadline).then(() => this.#isUp(), (err) => this.#down(err));
-    if (!this.#subscribed) return;
+    within(this.#send(ALL, { t: "beat" }), deadline).catch((err) => this.#down(err));
     within(this.#send(to(this.id), { t: "ping" }), deadline).then((n) => {
-      if (n === 0 && this.#subscribed) {
-        this.#subscribed = false;
-        void this.#subscribe();
-      }
-    }, () => {});
+      if (n !== 0 && this.#subscribed) return this.#isUp();
+      // Nobody hears this instance's topic: subscribe again, backing off while that fails.
+      this.#subscribed = false;
+      if (Date.now() >= this.#retryAt) void this.#subscribe();
+    }, (err) => this.#down(err));
   }
 
   #tick(): void {
     const now = Date.now();
     this.#beat();
-    if (!this.#subscribed && now >= this.#retryAt && this.#backoff > 0) void this.#subscribe();
     const dead = now - this.heartbeat * 3;
     for (const [rid, o] of this.#out) {
       if (!this.#up || Math.max(this.#peers.get(o.owner) ?? 0, o.since) < dead) this.#fail(rid, this.#up);

@@ -10,7 +10,8 @@
  * Give both the same PORT to run them on one port (`reusePort`). Reads
  * REDIS_URL (default redis://127.0.0.1:6379), PORT (default 8080), HOST
  * (default 127.0.0.1) and STATE_SECRET (2026-07-28 request states; the
- * same on every instance). Tests import {@linkcode createBoard}.
+ * same on every instance). Tests import {@linkcode createBoard} and
+ * {@linkcode connectRedis}.
  */
 import { z } from "zod";
 import {
@@ -71,7 +72,7 @@ const KEY = "notes:board";
  * Two Redis clients (pub/sub takes one over) and the note store: Bun's
  * built-in `RedisClient`, or the npm `redis` package on Deno.
  */
-async function connectRedis(
+export async function connectRedis(
   url: string,
 ): Promise<{ publisher: RedisPublisher; subscriber: RedisSubscriber; store: NoteStore }> {
   // deno-lint-ignore no-explicit-any
