@@ -1,0 +1,151 @@
+// The BroadcastChannel cluster transport (issue 13): instances in one process, and examples/workers.ts
+// (workers of one process on one port). Also the forwarding edge cases, which do not depend on the bus.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { broadcastCluster, type ClusterTransport, McpServer, type ServeHandle } from "../mod.ts";
+import { connect, type McpClient } from "../client.ts";
+import { closedPort, launch, listening, runtimeName, sseMessages, start, waitFor, within } from "./helpers.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+function instance(name: string, cluster: ClusterTransport): McpServer {
+  const server = new McpServer({ name: "bc", version: "1.0.0", cluster });
+  server.tool("whoami", {}, () => name);
+  server.tool("touch", {}, () => (server.resourceUpdated("memo://x"), "touched"));
+  return server;
+}
+
+async function post(url: URL, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    body: JSON.stringify({ jsonrpc: "2.0", ...body }),
+  });
+}
+
+async function result(res: Response) {
+  const body = await res.text();
+  const msgs = res.headers.get("content-type")?.startsWith("text/event-stream")
+    ? sseMessages(body)
+    : [JSON.parse(body)];
+  return msgs.find((m) => m.id !== undefined && m.method === undefined)!;
+}
+
+describe("broadcastCluster: two instances in one process", () => {
+  const name = `bc-test-${crypto.randomUUID()}`;
+  let a: ServeHandle;
+  let b: ServeHandle;
+  let sid: string;
+  const hdr = () => ({ "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" });
+  before(async () => {
+    a = start(instance("A", broadcastCluster({ name, heartbeat: 50 })), { maxMessageBytes: 10_000 });
+    b = start(instance("B", broadcastCluster({ name, heartbeat: 50 })), { maxMessageBytes: 10_000 });
+    const init = await post(a.httpUrl, {
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    });
+    sid = init.headers.get("mcp-session-id")!;
+    await init.text();
+  });
+  after(async () => {
+    await a.close({ timeout: 100 });
+    await b.close({ timeout: 100 });
+  });
+
+  test("a session id names its instance; requests through the other are answered by it", async () => {
+    assert.match(sid, /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{32}$/);
+    const res = await post(
+      b.httpUrl,
+      { id: 2, method: "tools/call", params: { name: "whoami", arguments: {} } },
+      hdr(),
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual((await result(res)).result.content, [{ type: "text", text: "A" }]);
+    assert.equal(b.sessions, 0, "B holds no session");
+    assert.equal(a.sessions, 1);
+  });
+
+  test("an update raised on one instance reaches WebSocket subscribers of the other", async () => {
+    const client: McpClient = await connect(b.url);
+    try {
+      let heard!: () => void;
+      const got = new Promise<void>((r) => (heard = r));
+      await client.subscribe("memo://x", () => heard());
+      const other = await connect(a.url);
+      await other.callTool("touch", {});
+      await other.close();
+      await within(got, 5000, "the update from A");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a body over the limit is refused by the instance it reaches, before it crosses the bus", async () => {
+    const res = await post(b.httpUrl, { id: 3, method: "ping", params: { pad: "x".repeat(20_000) } }, hdr());
+    assert.equal(res.status, 413);
+    await res.text();
+  });
+
+  test("a session id naming no live instance gets 404; a malformed one is looked up locally", async () => {
+    const gone = await post(b.httpUrl, { id: 4, method: "ping" }, { ...hdr(), "mcp-session-id": "AAAAAAAAAAAA.x" });
+    assert.equal(gone.status, 404);
+    assert.match((await gone.json()).error.message, /Session not found/);
+    const odd = await post(b.httpUrl, { id: 5, method: "ping" }, { ...hdr(), "mcp-session-id": "not-a.cluster:id" });
+    assert.equal(odd.status, 404);
+    await odd.text();
+  });
+
+  test("DELETE through the other instance ends the session everywhere", async () => {
+    const del = await fetch(b.httpUrl, { method: "DELETE", headers: hdr() });
+    assert.equal(del.status, 200);
+    await del.text();
+    await waitFor(() => a.sessions === 0, "the session to end on A");
+    for (const url of [a.httpUrl, b.httpUrl]) {
+      const res = await post(url, { id: 6, method: "ping" }, hdr());
+      assert.equal(res.status, 404);
+      await res.text();
+    }
+  });
+});
+
+describe(`examples/workers.ts on ${runtimeName}: workers of one process on one port`, () => {
+  test("clients land on different workers, and a log raised on one reaches the other's clients", async () => {
+    const port = await closedPort();
+    const args = runtimeName === "deno"
+      ? ["run", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "examples/workers.ts"]
+      : ["run", "examples/workers.ts"];
+    const child = await launch(process.execPath, args, {
+      cwd: ROOT,
+      env: { PORT: String(port), WORKERS: "2" },
+      timeout: 120_000,
+    });
+    const clients = new Map<string, McpClient>();
+    try {
+      await listening(port, child);
+      await waitFor(() => /2 workers serving MCP/.test(child.stdout), "both workers listening", 20_000);
+      // The kernel spreads connections over the workers by their source port: a few tries find both.
+      for (let i = 0; i < 50 && clients.size < 2; i++) {
+        const c = await connect(`ws://127.0.0.1:${port}/mcp`);
+        const who = (await c.callTool("worker", {})).content[0] as { text: string };
+        if (clients.has(who.text)) await c.close();
+        else clients.set(who.text, c);
+      }
+      assert.deepEqual([...clients.keys()].sort(), ["worker 1", "worker 2"]);
+      const one = clients.get("worker 1")!;
+      const two = clients.get("worker 2")!;
+      await two.setLogLevel("info");
+      const heard = new Promise<Record<string, unknown>>((r) => two.on("notifications/message", (p) => r(p)));
+      await one.callTool("shout", { text: "hello, workers" });
+      assert.deepEqual(await within(heard, 5000, "the log from worker 1"), {
+        level: "notice",
+        logger: "worker 1",
+        data: "hello, workers",
+      });
+    } finally {
+      for (const c of clients.values()) await c.close();
+      await child.kill();
+    }
+  });
+});
