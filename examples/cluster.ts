@@ -4,7 +4,7 @@
  * instance reaches the subscribers of every instance.
  *
  *   redis-server --port 6379 --save "" &
- *   REDIS_URL=redis://127.0.0.1:6379 PORT=8080 deno run --allow-net --allow-env --allow-read --allow-sys examples/cluster.ts
+ *   REDIS_URL=redis://127.0.0.1:6379 PORT=8080 deno run --allow-net --allow-env examples/cluster.ts
  *   REDIS_URL=redis://127.0.0.1:6379 PORT=8081 bun run examples/cluster.ts
  *
  * Give both the same PORT to run them on one port (`reusePort`). Reads

@@ -4,49 +4,29 @@
 // port; in CI (CI=true) a missing redis-server fails the tests instead of skipping them.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { connect, type McpClient } from "../client.ts";
-import { closedPort, type Frame, launch, type Launched, listening, sseMessages, waitFor, within } from "./helpers.ts";
+import {
+  closedPort,
+  type Frame,
+  launch,
+  type Launched,
+  listening,
+  RedisServer as Redis,
+  redisSkip,
+  sseMessages,
+  waitFor,
+  within,
+} from "./helpers.ts";
 import { newSdkClient } from "./sdk_client.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const REDIS = "/usr/bin/redis-server";
 const DENO = `${ROOT}tools/node_modules/.bin/deno`;
 const BUN = `${ROOT}tools/node_modules/.bin/bun`;
-const skip = !existsSync(REDIS) && process.env.CI !== "true"
-  ? "redis-server is not installed (apt-get install redis-server; CI installs it)"
-  : false;
+const skip = redisSkip;
 const V = "2026-07-28";
-
-/** A redis-server of this test run, on a free port. */
-class Redis {
-  child?: Launched;
-  constructor(readonly port: number) {}
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.child = await launch(REDIS, [
-      "--port",
-      String(this.port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ], {
-      timeout: 600_000,
-    });
-    await listening(this.port, this.child);
-  }
-  async stop(): Promise<void> {
-    await this.child?.kill();
-  }
-}
 
 /** One cluster instance (tests/cluster_instance.ts or examples/cluster.ts) in its own process. */
 interface Instance {
@@ -65,7 +45,9 @@ async function startInstance(
 ): Promise<Instance> {
   const port = opts.port ?? await closedPort();
   const script = opts.script ?? "tests/cluster_instance.ts";
-  const args = runtime === "deno" ? ["run", "-A", script] : ["run", script];
+  // examples/cluster.ts runs as README's "Running several instances" shows it.
+  const flags = script.startsWith("examples/") ? ["--allow-net", "--allow-env"] : ["-A"];
+  const args = runtime === "deno" ? ["run", ...flags, script] : ["run", script];
   const child = await launch(runtime === "deno" ? DENO : BUN, args, {
     cwd: ROOT,
     env: { REDIS_URL: redis.url, PORT: String(port), NAME: name, HEARTBEAT: "200" },

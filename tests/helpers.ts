@@ -1,5 +1,6 @@
 // Test helpers: a server on a random port and a raw WebSocket client that
 // sends exactly the frames a test writes.
+import { existsSync } from "node:fs";
 import { McpServer, serve, type ServeHandle, type ServeOptions } from "../mod.ts";
 import process from "node:process";
 
@@ -509,5 +510,32 @@ export async function listening(port: number, child: Launched, timeout = 60_000)
     if (gone) throw new Error(`the process exited before listening on ${port}:\n${child.stderr}${child.stdout}`);
     if (Date.now() > deadline) throw new Error(`nothing listened on ${port} within ${timeout} ms:\n${child.stderr}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Redis: Debian's redis-server, one per test run on a free port.
+
+/** Why the Redis tests skip, or false: outside CI a missing redis-server skips them; in CI (CI=true) it fails them. */
+export const redisSkip: string | false = existsSync("/usr/bin/redis-server") ||
+    process.env.CI === "true"
+  ? false
+  : "redis-server is not installed (apt-get install redis-server; CI installs it)";
+
+/** A redis-server of this test run, started as README shows it (`--save ""`), on a port of its own. */
+export class RedisServer {
+  child?: Launched;
+  constructor(readonly port: number) {}
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    this.child = await launch("/usr/bin/redis-server", ["--port", String(this.port), "--save", ""], {
+      timeout: 600_000,
+    });
+    await listening(this.port, this.child);
+  }
+  async stop(): Promise<void> {
+    await this.child?.kill();
   }
 }

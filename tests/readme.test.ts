@@ -22,7 +22,18 @@ import { fileURLToPath } from "node:url";
 import { connect } from "../client.ts";
 import type { ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, type Exited, launch, type Launched, listening, run, runtimeName, start } from "./helpers.ts";
+import {
+  closedPort,
+  type Exited,
+  launch,
+  type Launched,
+  listening,
+  RedisServer,
+  redisSkip,
+  run,
+  runtimeName,
+  start,
+} from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -108,6 +119,7 @@ const bunRoutes = find("the Bun routes example", (b) => b.code.includes("Bun.ser
 const bearer = find("the bearer-token example", (b) => b.section === "## Security");
 const deploy = find("the public-hostname example", (b) => b.code.includes(`hostname: "0.0.0.0"`));
 const clientBlock = find("the client example", (b) => b.code.includes(`connect("ws://`));
+const clusterBlock = find("the cluster example", (b) => b.code.includes("redisCluster({"));
 
 async function post(port: number, headers: Record<string, string> = {}): Promise<Response> {
   return await fetch(`http://127.0.0.1:${port}/mcp`, {
@@ -246,6 +258,29 @@ describe("README code blocks", () => {
       await child.kill();
     }
   });
+
+  test(
+    "Running several instances: the block serves in cluster mode over a real Redis",
+    { skip: redisSkip || (!onDeno && "the block imports npm:redis, for Deno") },
+    async () => {
+      const redis = new RedisServer(await closedPort());
+      await redis.start();
+      const { port, child } = await serveBlock(clusterBlock, ["--allow-net", "--allow-env"], {
+        REDIS_URL: redis.url,
+        MCP_STATE_SECRET: "a secret shared by every instance",
+      });
+      try {
+        const res = await post(port);
+        assert.equal(res.status, 200);
+        // A session id that names its instance: the cluster is on.
+        assert.match(res.headers.get("mcp-session-id") ?? "", /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]+$/);
+        await res.body?.cancel();
+      } finally {
+        await child.kill();
+        await redis.stop();
+      }
+    },
+  );
 
   test("the client example runs against the example server", async () => {
     const port = await closedPort();
@@ -443,6 +478,14 @@ const COVERED: Record<string, string> = {
   "deno run examples/server.ts --stdio": "tests/fresh_clone.test.ts, no permission flags",
   "deno add jsr:@mcp-ws/server npm:zod":
     "not runnable until 0.1.0 is published (README says so); tests/fresh_clone.test.ts runs deno publish --dry-run",
+  'redis-server --port 6379 --save "" &': "tests/cluster.test.ts starts its redis-servers with these flags",
+  "REDIS_URL=redis://127.0.0.1:6379 PORT=8080 deno run --allow-net --allow-env examples/cluster.ts &":
+    "tests/cluster.test.ts runs examples/cluster.ts with these permissions and variables",
+  "REDIS_URL=redis://127.0.0.1:6379 PORT=8081 bun run examples/cluster.ts &":
+    "tests/cluster.test.ts runs examples/cluster.ts on Bun with these variables",
+  "deno run --allow-net=127.0.0.1 --allow-env --allow-read examples/workers.ts":
+    "tests/cluster_broadcast.test.ts, on Deno",
+  "bun run examples/workers.ts": "tests/cluster_broadcast.test.ts, on Bun",
   "bun add @mcp-ws/server zod":
     "not runnable until 0.1.0 is published (README says so); tests/fresh_clone.test.ts installs the npm pack tarball with bun add",
 };
