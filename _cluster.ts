@@ -83,6 +83,8 @@ export class ClusterNode {
   #up = true;
   #subscribed = false;
   #subscribing = false;
+  /** Whether the bus counts receivers (Redis does), learnt from the first heartbeat. */
+  #counts = false;
   #retryAt = 0;
   #backoff = 0;
   #listener = (message: string) => this.#receive(message);
@@ -191,6 +193,7 @@ export class ClusterNode {
     const deadline = this.heartbeat * 2;
     within(this.#send(ALL, { t: "beat" }), deadline).catch((err) => this.#down(err));
     within(this.#send(to(this.id), { t: "ping" }), deadline).then((n) => {
+      if (typeof n === "number") this.#counts = true;
       if (n !== 0 && this.#subscribed) return this.#isUp();
       // Nobody hears this instance's topic: subscribe again, backing off while that fails.
       this.#subscribed = false;
@@ -255,9 +258,10 @@ export class ClusterNode {
   forward(owner: string, req: Request, body: string | undefined, maxBuffered: number): Promise<Response> {
     if (!this.up) return Promise.resolve(unavailable());
     const now = Date.now();
-    // Past three heartbeats of uptime every live instance has been heard: one that was not is gone.
+    // A bus that counts receivers (Redis) tells at once whether the owner listens. Otherwise: past three heartbeats
+    // of uptime every live instance has been heard, so one that was not is gone.
     const seen = this.#peers.get(owner);
-    if (owner !== this.id && now - this.#started > this.heartbeat * 3 && !(seen! > now - this.heartbeat * 3)) {
+    if (!this.#counts && now - this.#started > this.heartbeat * 3 && !(seen! > now - this.heartbeat * 3)) {
       return Promise.resolve(gone());
     }
     const rid = ++this.#rid;

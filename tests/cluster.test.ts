@@ -50,7 +50,7 @@ async function startInstance(
   const args = runtime === "deno" ? ["run", ...flags, script] : ["run", script];
   const child = await launch(runtime === "deno" ? DENO : BUN, args, {
     cwd: ROOT,
-    env: { REDIS_URL: redis.url, PORT: String(port), NAME: name, HEARTBEAT: "200" },
+    env: { REDIS_URL: redis.url, PORT: String(port), NAME: name, HEARTBEAT: "500" },
     timeout: 600_000,
   });
   await listening(port, child);
@@ -452,7 +452,10 @@ describe("cluster faults", { skip }, () => {
       ...hdr,
       accept: "application/json",
     });
-    const victimName = JSON.parse(await owner.text()).result.content[0].text.split(" ")[0];
+    const ownerBody = await owner.text();
+    assert.equal(owner.status, 200, ownerBody);
+    const victimName = JSON.parse(ownerBody).result?.content[0].text.split(" ")[0];
+    assert.ok(victimName === "X" || victimName === "Y", ownerBody);
     const victim = victimName === "X" ? x : y;
     const survivor = victim === x ? y : x;
     let reconnected!: () => void;

@@ -10,7 +10,7 @@ const rt = globalThis as any;
 const env = (name: string): string | undefined => rt.Deno?.env.get(name) ?? rt.process?.env[name];
 const name = env("NAME") ?? "instance";
 const { publisher, subscriber, store } = await connectRedis(env("REDIS_URL")!);
-const cluster = redisCluster({ publisher, subscriber, heartbeat: Number(env("HEARTBEAT") ?? 200), prefix: "test" });
+const cluster = redisCluster({ publisher, subscriber, heartbeat: Number(env("HEARTBEAT") ?? 1000), prefix: "test" });
 const server = createBoard({ cluster, store, stateSecret: "a shared secret of the test cluster" });
 
 server.tool("whoami", {}, () => `${name} ${rt.Deno ? "deno" : "bun"} ${rt.Deno?.pid ?? rt.process.pid}`);
