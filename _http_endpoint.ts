@@ -145,11 +145,6 @@ class HttpEndpoint {
       );
     }
     if (this.#closing && method !== "DELETE") return Promise.resolve(shuttingDown());
-    if (this.#cluster) {
-      const token = req.headers.get("mcp-session-id");
-      const owner = token === null ? undefined : ownerOf(token);
-      if (owner !== undefined && owner !== this.#cluster.id) return this.#forward(req, owner, bunServer);
-    }
     const checked = checkRequest(req, this.#originAllowed, this.options);
     // Without an authenticate hook the request goes on at once; with one, once it has answered.
     return checked instanceof Promise
@@ -193,6 +188,12 @@ class HttpEndpoint {
     if (checked instanceof Response) return Promise.resolve(checked);
     // Re-check: authenticate may have awaited while close() began.
     if (this.#closing && method !== "DELETE") return Promise.resolve(shuttingDown());
+    if (this.#cluster) {
+      // A session another instance owns: admitted here like any request, then checked and answered there.
+      const token = req.headers.get("mcp-session-id");
+      const owner = token === null ? undefined : ownerOf(token);
+      if (owner !== undefined && owner !== this.#cluster.id) return this.#forward(req, owner, bunServer);
+    }
     if (method === "POST") return this.#post(req, checked.auth, bunServer);
     if (method === "GET") return Promise.resolve(this.#get(req, checked.auth, bunServer));
     const found = this.sessions.find(req, checked.auth, this.#authenticated);

@@ -43,6 +43,11 @@ export function describe(v: unknown): string {
   return Array.isArray(v) ? "(an array)" : "(an object)";
 }
 
+/** An error's message, or a description of whatever was thrown. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : describe(err);
+}
+
 /** Drops undefined fields so results carry no `"x": undefined` noise. */
 export function strip<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];

@@ -1,7 +1,7 @@
 /**
  * Several instances of one MCP server, behind any load balancer and with no
- * sticky sessions: give every instance the same `cluster` transport (and the
- * same `stateSecret`) and they act as one server.
+ * sticky sessions: give every instance a `cluster` transport over the same
+ * bus (and the same `stateSecret`) and they act as one server.
  *
  * - `resourceUpdated()`, `log()` and list changes reach the sessions of every
  *   instance, over WebSocket, Streamable HTTP and 2026-07-28 listens.
@@ -64,7 +64,7 @@ export interface ClusterTransport {
    * subscription was lost (a Redis restart).
    */
   subscribe(topic: string, listener: (message: string) => void): void | Promise<unknown>;
-  /** Stops every subscription. Called when the last transport of the server closes. */
+  /** Stops every subscription. Called when the last transport of the server closes. A transport serves one server. */
   close?(): void | Promise<unknown>;
   /**
    * Milliseconds between heartbeats. An instance silent for three of them

@@ -34,11 +34,15 @@ export function broadcastCluster(options: BroadcastClusterOptions = {}): Cluster
   return {
     heartbeat: options.heartbeat,
     publish(topic, message) {
-      // A channel does not hear its own messages: publishing through its own channel lets this instance's
-      // subscription hear them, as Redis would.
+      // A channel does not hear its own messages: publishing through a channel of its own lets this instance's
+      // subscription hear them, as Redis would. The shared topic keeps its channel; one-off ones (an instance's own
+      // topic, one per peer and over time many) are closed at once, which still delivers what was posted.
       let ch = out.get(topic);
-      if (!ch) out.set(topic, ch = new BroadcastChannel(`${prefix}:${topic}`));
+      if (ch) return ch.postMessage(message);
+      ch = new BroadcastChannel(`${prefix}:${topic}`);
       ch.postMessage(message);
+      if (topic.endsWith("/all")) out.set(topic, ch);
+      else ch.close();
     },
     subscribe(topic, listener) {
       subscribed.get(topic)?.close();

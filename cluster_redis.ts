@@ -32,7 +32,7 @@ export interface RedisClusterOptions {
   publisher: RedisPublisher;
   /** A second client, for `SUBSCRIBE` only. */
   subscriber: RedisSubscriber;
-  /** Prefix of the channel names, to keep two servers on one Redis apart. Default `"mcp"`. */
+  /** Prefix of the channel names (the server's name follows it). Default `"mcp"`. */
   prefix?: string;
   /** Milliseconds between heartbeats; see {@linkcode ClusterTransport.heartbeat}. Default 1,000. */
   heartbeat?: number;
@@ -43,7 +43,11 @@ export interface RedisClusterOptions {
 /**
  * A {@linkcode ClusterTransport} over Redis pub/sub. Both clients reconnect
  * by themselves; when Redis comes back, the cluster notices that its
- * subscriptions were lost and subscribes again.
+ * subscriptions were lost and subscribes again. One Redis server (or a
+ * primary behind Sentinel): Redis Cluster counts the receivers of a
+ * `PUBLISH` per node, which the cluster relies on. Messages carry the
+ * HTTP requests forwarded between instances, `Authorization` headers
+ * included: keep Redis on a private network, or use `rediss://`.
  *
  * @example Bun
  * ```ts ignore
@@ -59,6 +63,8 @@ export interface RedisClusterOptions {
  * import { McpServer, redisCluster } from "./mod.ts";
  * const publisher = createClient({ url: Deno.env.get("REDIS_URL") });
  * const subscriber = publisher.duplicate();
+ * // The client reconnects by itself; without an error listener it would throw instead.
+ * for (const c of [publisher, subscriber]) c.on("error", () => {});
  * await Promise.all([publisher.connect(), subscriber.connect()]);
  * const server = new McpServer({ name: "demo", version: "1.0.0", cluster: redisCluster({ publisher, subscriber }) });
  * ```

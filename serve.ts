@@ -19,7 +19,9 @@ export interface ServeOptions extends McpHandlerOptions {
   /**
    * Let several processes (or workers) listen on the same port, the kernel
    * spreading connections over them (`SO_REUSEPORT`; Linux). Run them with a
-   * `cluster` transport so that they act as one server. Default false.
+   * `cluster` transport so that they act as one server. On Deno it needs
+   * `--unstable-net` (or `"unstable": ["net"]` in `deno.json`); without it
+   * Deno exits saying so. Default false.
    */
   reusePort?: boolean;
   /** Serve Streamable HTTP beside WebSocket on the same path. Default true. */

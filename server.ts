@@ -95,9 +95,9 @@ export interface McpServerOptions {
    * Run as one instance of several that act as one server: notifications
    * reach the sessions of every instance, and a Streamable HTTP request for a
    * session opened elsewhere is served by the instance that holds it. Give
-   * every instance the same transport (`redisCluster()` or
-   * `broadcastCluster()`) and the same `stateSecret`. Default: this
-   * process alone.
+   * every instance a transport over the same bus (`redisCluster()` or
+   * `broadcastCluster()`; one per server) and the same `stateSecret`.
+   * Instances of one server share its `name`. Default: this process alone.
    */
   cluster?: ClusterTransport;
   /** Milliseconds a `requestState` stays valid. Default 600,000 (10 minutes). */

@@ -110,6 +110,73 @@ describe("broadcastCluster: two instances in one process", () => {
   });
 });
 
+/** `inner`, losing the messages `drop` picks (once each: `drop` decides). */
+function lossy(inner: ClusterTransport, drop: (msg: Record<string, unknown>) => boolean): ClusterTransport {
+  return {
+    heartbeat: inner.heartbeat,
+    publish: (topic, message) => drop(JSON.parse(message)) ? undefined : inner.publish(topic, message),
+    subscribe: (topic, listener) => inner.subscribe(topic, listener),
+    close: () => inner.close?.(),
+  };
+}
+
+describe("broadcastCluster: a bus that loses messages", () => {
+  const name = `bc-lossy-${crypto.randomUUID()}`;
+  let lostHead = false;
+  let lostCancel = false;
+  let a: ServeHandle;
+  let b: ServeHandle;
+  let sid: string;
+  before(async () => {
+    // A loses its first answer to a forwarded request; B loses its first cancel.
+    const ta = lossy(
+      broadcastCluster({ name, heartbeat: 50 }),
+      (m) => m.t === "head" && !lostHead && (lostHead = true),
+    );
+    const tb = lossy(
+      broadcastCluster({ name, heartbeat: 50 }),
+      (m) => m.t === "cancel" && !lostCancel && (lostCancel = true),
+    );
+    a = start(instance("A", ta), { sessionIdleTimeout: 300 });
+    b = start(instance("B", tb));
+    const init = await post(a.httpUrl, {
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    });
+    sid = init.headers.get("mcp-session-id")!;
+    await init.text();
+  });
+  after(async () => {
+    await a.close({ timeout: 100 });
+    await b.close({ timeout: 100 });
+  });
+
+  test("a lost answer ends the forwarded request with 503 (retry), not a hang", async () => {
+    const hdr = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+    const res = await within(post(b.httpUrl, { id: 2, method: "ping" }, hdr), 5000, "the answer to a lost head");
+    assert.ok(lostHead, "the head was lost");
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "2");
+    await res.text();
+    const retry = await post(b.httpUrl, { id: 3, method: "ping" }, hdr);
+    assert.equal(retry.status, 200);
+    await retry.text();
+  });
+
+  test("a forwarded stream whose client left, its cancel lost, still frees the owner's session to expire", async () => {
+    const hdr = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25", accept: "text/event-stream" };
+    const res = await fetch(b.httpUrl, { headers: hdr });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    await reader.read(); // the priming event: the stream is open on A
+    await reader.cancel();
+    await waitFor(() => lostCancel, "B to send (and lose) its cancel", 5000);
+    // A's pulse names the stream, B answers that nobody waits for it, A lets go: the idle session then expires.
+    await waitFor(() => a.sessions === 0, "the session to expire on A", 10_000);
+  });
+});
+
 describe(`examples/workers.ts on ${runtimeName}: workers of one process on one port`, () => {
   test("clients land on different workers, and a log raised on one reaches the other's clients", async () => {
     const port = await closedPort();
