@@ -14,6 +14,7 @@ import {
   launch,
   type Launched,
   listening,
+  openHttpSession,
   RedisServer as Redis,
   redisSkip,
   sseMessages,
@@ -171,14 +172,7 @@ describe("cluster over Redis", { skip }, () => {
       await cl.setLogLevel("info");
     }
     // An HTTP session on B, with its GET stream open and subscribed.
-    const init = await postJson(b.http, {
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "h", version: "1" } },
-    });
-    const sid = init.headers.get("mcp-session-id")!;
-    await init.text();
-    const hdr = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+    const hdr = await openHttpSession(b.http, "h");
     await (await postJson(b.http, { method: "notifications/initialized" }, hdr)).text();
     const sub = await postJson(b.http, { id: 2, method: "resources/subscribe", params: { uri: "board://x" } }, hdr);
     assert.equal(sub.status, 200, await sub.clone().text());
@@ -324,14 +318,7 @@ describe("cluster over Redis", { skip }, () => {
   });
 
   test("a dropped stream resumes with Last-Event-ID on another instance", async () => {
-    const init = await postJson(a.http, {
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "resume", version: "1" } },
-    });
-    const sid = init.headers.get("mcp-session-id")!;
-    await init.text();
-    const hdr = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+    const hdr = await openHttpSession(a.http, "resume");
     await (await postJson(b.http, { method: "notifications/initialized" }, hdr)).text();
     await (await postJson(c.http, { id: 2, method: "logging/setLevel", params: { level: "info" } }, hdr)).text();
     // The call goes through B to its owner A; the client reads one step, then drops the stream.
@@ -440,14 +427,7 @@ describe("cluster faults", { skip }, () => {
     const z = await startInstance("deno", "Z", redis);
     instances.push(x, y, z);
     // An HTTP session opened through the shared port, and a WebSocket client on the same instance (the victim).
-    const init = await postJson(x.http, {
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "h", version: "1" } },
-    });
-    const sid = init.headers.get("mcp-session-id")!;
-    await init.text();
-    const hdr = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+    const hdr = await openHttpSession(x.http, "h");
     const owner = await postJson(z.http, { id: 2, method: "tools/call", params: { name: "whoami", arguments: {} } }, {
       ...hdr,
       accept: "application/json",

@@ -5,7 +5,17 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { broadcastCluster, type ClusterTransport, McpServer, type ServeHandle } from "../mod.ts";
 import { connect, type McpClient } from "../client.ts";
-import { closedPort, launch, listening, runtimeName, sseMessages, start, waitFor, within } from "./helpers.ts";
+import {
+  closedPort,
+  launch,
+  listening,
+  openHttpSession,
+  runtimeName,
+  sseMessages,
+  start,
+  waitFor,
+  within,
+} from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -41,13 +51,7 @@ describe("broadcastCluster: two instances in one process", () => {
   before(async () => {
     a = start(instance("A", broadcastCluster({ name, heartbeat: 50 })), { maxMessageBytes: 10_000 });
     b = start(instance("B", broadcastCluster({ name, heartbeat: 50 })), { maxMessageBytes: 10_000 });
-    const init = await post(a.httpUrl, {
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    });
-    sid = init.headers.get("mcp-session-id")!;
-    await init.text();
+    sid = (await openHttpSession(a.httpUrl))["mcp-session-id"];
   });
   after(async () => {
     await a.close({ timeout: 100 });
@@ -139,13 +143,7 @@ describe("broadcastCluster: a bus that loses messages", () => {
     );
     a = start(instance("A", ta), { sessionIdleTimeout: 300 });
     b = start(instance("B", tb));
-    const init = await post(a.httpUrl, {
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    });
-    sid = init.headers.get("mcp-session-id")!;
-    await init.text();
+    sid = (await openHttpSession(a.httpUrl))["mcp-session-id"];
   });
   after(async () => {
     await a.close({ timeout: 100 });

@@ -514,6 +514,32 @@ export async function listening(port: number, child: Launched, timeout = 60_000)
 }
 
 // ---------------------------------------------------------------------------
+// Streamable HTTP by hand
+
+/** The body of an `initialize` request (id 1, 2025-11-25, no capabilities) from a client called `name`. */
+export function initializeBody(name = "test"): string {
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name, version: "1" } },
+  });
+}
+
+/** Opens a Streamable HTTP session at `url` (2025-11-25); resolves with the headers that name it on later requests. */
+export async function openHttpSession(url: URL | string, name = "test"): Promise<Record<string, string>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: initializeBody(name),
+  });
+  const body = await res.text();
+  const sid = res.headers.get("mcp-session-id");
+  if (res.status !== 200 || !sid) throw new Error(`initialize at ${url} got ${res.status}: ${body}`);
+  return { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+}
+
+// ---------------------------------------------------------------------------
 // Redis: Debian's redis-server, one per test run on a free port.
 
 /** Why the Redis tests skip, or false: outside CI a missing redis-server skips them; in CI (CI=true) it fails them. */

@@ -17,7 +17,7 @@ import { z } from "zod";
 import { ErrorCode, McpError, McpServer } from "../mod.ts";
 import { closeSseStream, httpHandler, mcpHandler } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { deferred, sseMessages, waitFor, within } from "./helpers.ts";
+import { deferred, initializeBody, sseMessages, waitFor, within } from "./helpers.ts";
 import { cancelSlowCall, newSdkClient } from "./sdk_client.ts";
 
 // ---------------------------------------------------------------------------
@@ -914,12 +914,7 @@ describe("Streamable HTTP: review regressions", () => {
       new Request("http://127.0.0.1/mcp", {
         method: "POST",
         headers: headers("alice"),
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "a", version: "1" } },
-        }),
+        body: initializeBody("a"),
       }),
     ))!;
     const sid = init.headers.get("mcp-session-id")!;
@@ -957,12 +952,7 @@ describe("Streamable HTTP: review regressions", () => {
       new Request("http://127.0.0.1/mcp", {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "a", version: "1" } },
-        }),
+        body: initializeBody("a"),
       }),
     ) as Promise<Response>;
     await Promise.resolve();
