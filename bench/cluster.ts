@@ -51,9 +51,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import process from "node:process";
-import { BIN, Child, machineCpu, procCpu, ROOT, type Runtime, ServerProc, sleep } from "./harness.ts";
+import { fmt, showSpread as show, type Spread, spread } from "./common.ts";
+import { BIN, Child, machineCpu, machineInfo, procCpu, ROOT, type Runtime, ServerProc, sleep } from "./harness.ts";
 import type { LoadConfig } from "./load.ts";
 import type { FanoutConfig } from "./load_fanout.ts";
 
@@ -136,6 +136,14 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 
 async function stopAll(children: Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.stop().catch(() => c.proc.kill("SIGKILL"))));
+}
+
+/** Ends a fan-out client (`exit`, killed after 2 s), then the servers. */
+async function stopFanout(client: Child | undefined, servers: Child[]): Promise<void> {
+  client?.send("exit");
+  await Promise.race([client?.exited, sleep(2000)]);
+  if (client?.proc.exitCode === null) client.proc.kill("SIGKILL");
+  await stopAll(servers);
 }
 
 // ---------------------------------------------------------------------------
@@ -289,23 +297,6 @@ function fanoutClient(cfg: FanoutConfig): Child {
 // ---------------------------------------------------------------------------
 // Statistics
 
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-  n: number;
-}
-function spread(xs: number[]): Spread {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = !s.length ? NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
-}
-const fmt = (n: number, d = 0) =>
-  !Number.isFinite(n) ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-const show = (s: Spread, d = 0) =>
-  s.n ? `${fmt(s.median, d)}${s.n > 1 ? ` (${fmt(s.min, d)}–${fmt(s.max, d)})` : ""}` : "–";
-
 const signed = (s: Spread, d = 0) => `${s.median >= 0 ? "+" : ""}${show(s, d)}`;
 
 const failures: { what: string; round: number; error: string }[] = [];
@@ -423,10 +414,7 @@ async function measureFanout(t: FanoutTarget, round: number): Promise<FanoutSamp
       seconds,
     };
   } finally {
-    client?.send("exit");
-    await Promise.race([client?.exited, sleep(2000)]);
-    if (client?.proc.exitCode === null) client.proc.kill("SIGKILL");
-    await stopAll(servers);
+    await stopFanout(client, servers);
   }
 }
 
@@ -596,10 +584,7 @@ async function measureNotice(t: NoticeTarget, round: number): Promise<NoticeSamp
       seconds,
     };
   } finally {
-    client?.send("exit");
-    await Promise.race([client?.exited, sleep(2000)]);
-    if (client?.proc.exitCode === null) client.proc.kill("SIGKILL");
-    await stopAll(servers);
+    await stopFanout(client, servers);
   }
 }
 
@@ -634,20 +619,9 @@ async function rounds<T extends { id: string }, S>(
   }
 }
 
-const machine = {
-  cpu: (() => {
-    try {
-      return readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model;
-    } catch {
-      return os.cpus()[0]?.model;
-    }
-  })(),
-  cores: os.cpus().length,
-  deno: spawnSync(BIN.deno, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0],
-  bun: `bun ${spawnSync(BIN.bun, ["--version"], { encoding: "utf8" }).stdout?.trim()}`,
+const machine = machineInfo({
   redis: spawnSync(CONF.redis, ["--version"], { encoding: "utf8" }).stdout?.trim().split(" ").slice(0, 3).join(" "),
-  loadavg: os.loadavg(),
-};
+});
 
 try {
   redis = await startRedis();

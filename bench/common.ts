@@ -1,5 +1,6 @@
 // Shared by the benchmark servers, the load client and the runner: the frames
-// on the wire, the runtime probe, and the stdin control protocol of servers.
+// on the wire, the runtime probe, the stdin control protocol of servers, and the
+// runners' statistics over rounds.
 // Bench code only: it may use node:* freely (the library never does).
 import process from "node:process";
 
@@ -118,3 +119,29 @@ export function percentile(sorted: Float64Array | number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
   return sorted[i];
 }
+
+// ---------------------------------------------------------------------------
+// Reports (bench/hotpath.ts, bench/cluster.ts)
+
+/** The median and range of a figure over rounds (`n`: how many rounds had a finite value). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function spread(xs: number[]): Spread {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = !s.length ? NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
+}
+
+/** `n` with `d` decimals and thousands separators; "–" where it is not finite. */
+export const fmt = (n: number, d = 0): string =>
+  !Number.isFinite(n) ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** "median (min–max)", or the median alone from one round; "–" from none. */
+export const showSpread = (s: Spread, d = 0, unit = ""): string =>
+  s.n ? `${fmt(s.median, d)}${unit}${s.n > 1 ? ` (${fmt(s.min, d)}–${fmt(s.max, d)})` : ""}` : "–";

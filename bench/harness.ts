@@ -1,6 +1,6 @@
-// The process machinery shared by the benchmark runners (bench/run.ts, bench/hotpath.ts): finding the
-// runtimes, child processes speaking the line protocol of bench/common.ts and bench/load.ts, one measured
-// window with CPU time read from /proc, and the machine's CPU use meanwhile.
+// The process machinery shared by the benchmark runners (bench/run.ts, bench/hotpath.ts, bench/cluster.ts): finding
+// the runtimes, child processes speaking the line protocol of bench/common.ts and bench/load.ts, one measured
+// window with CPU time read from /proc, the machine's CPU use meanwhile, and what the machine is.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
@@ -239,6 +239,27 @@ export async function drive(
     }
     await Promise.all(clients.map((c) => c.exited));
   }
+}
+
+/**
+ * The machine and the runtimes a report was made with: CPU model, cores, Deno's and Bun's versions, `extra` (other
+ * programs' versions), then the load average now.
+ */
+export function machineInfo<E extends Record<string, unknown>>(extra: E = {} as E) {
+  return {
+    cpu: (() => {
+      try {
+        return readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model;
+      } catch {
+        return os.cpus()[0]?.model;
+      }
+    })(),
+    cores: os.cpus().length,
+    deno: spawnSync(BIN.deno, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0],
+    bun: `bun ${spawnSync(BIN.bun, ["--version"], { encoding: "utf8" }).stdout?.trim()}`,
+    ...extra,
+    loadavg: os.loadavg(),
+  };
 }
 
 /** CPU seconds all processes of the machine have used (busy time summed over cores), from /proc/stat. */

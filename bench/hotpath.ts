@@ -29,10 +29,10 @@
 //   --http-client deno|bun  runtime of the HTTP load client [BENCH_HTTP_CLIENT_RUNTIME] (default bun)
 //   --out path              JSON results [BENCH_OUT] (default bench/hotpath.json)
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import process from "node:process";
-import { BIN, drive, ROOT, type Runtime, ServerProc, sleep } from "./harness.ts";
+import { fmt, showSpread, type Spread, spread } from "./common.ts";
+import { drive, machineInfo, ROOT, type Runtime, ServerProc, sleep } from "./harness.ts";
 import type { LoadConfig } from "./load.ts";
 
 // ---------------------------------------------------------------------------
@@ -336,23 +336,6 @@ for (const method of ["ws", "http"] as const) {
 // ---------------------------------------------------------------------------
 // Report
 
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-  n: number;
-}
-function spread(xs: number[]): Spread {
-  const s = xs.filter(isFinite).sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = !s.length ? NaN : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
-}
-const fmt = (n: number, d = 0) =>
-  !isFinite(n) ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-const showSpread = (s: Spread, d = 0, unit = "") =>
-  s.n ? `${fmt(s.median, d)}${unit}${s.n > 1 ? ` (${fmt(s.min, d)}–${fmt(s.max, d)})` : ""}` : "–";
-
 /** Per round, the ratio of `t`'s figure to `base`'s figure in the same round. */
 function ratios(t: string, base: string, f: (s: Sample) => number): Spread {
   const xs: number[] = [];
@@ -427,19 +410,7 @@ for (const t of all) {
 const byTarget = new Map(all.map((t) => [t.id, t]));
 const ratioText = (s: Spread | undefined) => (s && s.n ? showSpread(s, 2, "×") : "");
 const lines: string[] = [];
-const m = {
-  cpu: (() => {
-    try {
-      return readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model;
-    } catch {
-      return os.cpus()[0]?.model;
-    }
-  })(),
-  cores: os.cpus().length,
-  deno: spawnSync(BIN.deno, ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0],
-  bun: `bun ${spawnSync(BIN.bun, ["--version"], { encoding: "utf8" }).stdout?.trim()}`,
-  loadavg: os.loadavg(),
-};
+const m = machineInfo();
 const seconds = (Date.now() - T0) / 1000;
 lines.push(
   `Machine: ${m.cpu}, ${m.cores} cores, load average ${

@@ -1,5 +1,5 @@
 // The fan-out load client of bench/cluster.ts: many WebSocket subscriber sessions, spoken by hand over plain TCP
-// (as bench/load_raw.ts does, so that 10,000 of them cost little), and one trigger connection.
+// (bench/raw_ws.ts, as bench/load_raw.ts does, so that 10,000 of them cost little), and one trigger connection.
 //   bun bench/load_fanout.ts '<json FanoutConfig>'        (or deno run -A bench/load_fanout.ts '<json>')
 // Each subscriber sends initialize, notifications/initialized and resources/subscribe { uri } and waits for the
 // answers; subscribers go round-robin over `urls` (one per instance), so each instance holds subs / urls.length.
@@ -16,7 +16,8 @@
 //   exit
 // A hard deadline ends it whatever happens.
 import process from "node:process";
-import { cpuSeconds, INITIALIZED, initializeFrame, onStdinLines, percentile, rt } from "./common.ts";
+import { cpuSeconds, INITIALIZED, initializeFrame, onStdinLines, percentile } from "./common.ts";
+import { dec, RawWebSocket, textFrame } from "./raw_ws.ts";
 
 export interface FanoutConfig {
   /** The instances' WebSocket endpoints. */
@@ -41,167 +42,31 @@ const hardStop = setTimeout(() => {
   process.exit(2);
 }, cfg.deadline ?? 300_000);
 
-const MASK = new Uint8Array([0x4b, 0x1d, 0xe2, 0x90]);
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 const UPDATED = "notifications/resources/updated";
-
-function clientFrame(payload: Uint8Array, opcode = 0x1): Uint8Array {
-  const n = payload.length;
-  const ext = n < 126 ? 0 : n < 65536 ? 2 : 8;
-  const out = new Uint8Array(2 + ext + 4 + n);
-  out[0] = 0x80 | opcode;
-  if (ext === 0) out[1] = 0x80 | n;
-  else if (ext === 2) {
-    out[1] = 0x80 | 126;
-    out[2] = n >> 8;
-    out[3] = n & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    new DataView(out.buffer).setBigUint64(2, BigInt(n));
-  }
-  const p = 2 + ext;
-  out.set(MASK, p);
-  for (let i = 0; i < n; i++) out[p + 4 + i] = payload[i] ^ MASK[i & 3];
-  return out;
-}
-const textFrame = (s: string) => clientFrame(enc.encode(s));
-
-// ---------------------------------------------------------------------------
-// Sockets: Bun.connect on Bun, Deno.connect on Deno
-
-interface Sock {
-  write(b: Uint8Array): void;
-  close(): void;
-}
-interface SockHandlers {
-  data(b: Uint8Array): void;
-  end(err?: unknown): void;
-}
-
-async function connectDeno(host: string, port: number, h: SockHandlers): Promise<Sock> {
-  const conn = await Deno.connect({ hostname: host, port });
-  conn.setNoDelay(true);
-  (async () => {
-    const buf = new Uint8Array(8192);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        h.data(buf.subarray(0, n));
-      }
-      h.end();
-    } catch (e) {
-      h.end(e);
-    }
-  })();
-  // Writes are small and rare: chained so that they stay in order.
-  let chain: Promise<unknown> = Promise.resolve();
-  return {
-    write(b) {
-      chain = chain.then(async () => {
-        for (let o = 0; o < b.length;) o += await conn.write(o ? b.subarray(o) : b);
-      }).catch((e) => h.end(e));
-    },
-    close() {
-      try {
-        conn.close();
-      } catch { /* closed already */ }
-    },
-  };
-}
-
-interface BunSocket {
-  write(b: Uint8Array): number;
-  end(): void;
-  setNoDelay?(on: boolean): void;
-}
-
-async function connectBun(host: string, port: number, h: SockHandlers): Promise<Sock> {
-  const queue: Uint8Array[] = [];
-  const flush = (s: BunSocket) => {
-    while (queue.length) {
-      const b = queue[0];
-      const n = s.write(b);
-      if (n < 0) return h.end(new Error("write failed"));
-      if (n < b.length) {
-        queue[0] = b.subarray(n);
-        return;
-      }
-      queue.shift();
-    }
-  };
-  const s: BunSocket = await rt.Bun.connect({
-    hostname: host,
-    port,
-    socket: {
-      data: (_s: BunSocket, d: Uint8Array) => h.data(d),
-      drain: (s: BunSocket) => flush(s),
-      close: () => h.end(),
-      error: (_s: BunSocket, e: unknown) => h.end(e),
-    },
-  });
-  s.setNoDelay?.(true);
-  return {
-    write(b) {
-      queue.push(b);
-      if (queue.length === 1) flush(s);
-    },
-    close() {
-      try {
-        s.end();
-      } catch { /* closed already */ }
-    },
-  };
-}
-
-const connect = rt.Bun ? connectBun : connectDeno;
 
 // ---------------------------------------------------------------------------
 // One WebSocket connection: handshake, then whole text messages to onText (with the time of the read they came in)
 
-class Conn {
-  sock!: Sock;
-  closed = false;
-  error = "";
-  onText: (text: string, now: number) => void = () => {};
-  #handshake: ((head: string, rest: Uint8Array) => void) | undefined;
-  #buf: Uint8Array | undefined;
-  #fail: (e: Error) => void = () => {};
+class Conn extends RawWebSocket {
+  onText: (text: string, now: number) => void = (text) => this.#answer(text);
   #waiting = new Map<number, (text: string) => void>();
   #frag: Uint8Array[] = [];
+  /** When the chunk being read came in. */
+  #now = 0;
 
-  constructor(readonly instance: number) {}
-
-  async open(url: URL): Promise<void> {
-    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const headDone = new Promise<{ head: string; rest: Uint8Array }>((resolve) => {
-      this.#handshake = (head, rest) => resolve({ head, rest });
-    });
-    const failed = new Promise<never>((_, reject) => (this.#fail = reject));
-    this.sock = await connect(url.hostname, Number(url.port || 80), {
-      data: (b) => this.#data(b),
-      end: (e) => this.#end(e),
-    });
-    this.sock.write(enc.encode(
-      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
-        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-        `Sec-WebSocket-Protocol: mcp\r\n\r\n`,
-    ));
-    const { head, rest } = await Promise.race([headDone, failed]);
-    const status = head.slice(0, head.indexOf("\r\n"));
-    if (!/^HTTP\/1\.1 101\b/.test(status)) throw new Error(`upgrade refused: ${status}`);
-    this.onText = (text) => this.#answer(text);
-    if (rest.length) this.#frames(rest, performance.now());
-    this.#opened = failed;
+  constructor(readonly instance: number) {
+    super();
   }
-  #opened: Promise<never> | undefined;
+
+  open(url: URL): Promise<void> {
+    return this.upgrade(url, 8192, false);
+  }
 
   /** Sends a request and resolves with the text of its answer (setup only). */
   call(id: number, text: string): Promise<string> {
     const answer = new Promise<string>((resolve) => this.#waiting.set(id, resolve));
     this.send(text);
-    return Promise.race([answer, this.#opened!]);
+    return Promise.race([answer, this.failed]);
   }
 
   #answer(text: string) {
@@ -215,78 +80,26 @@ class Conn {
   }
 
   send(text: string) {
-    this.sock.write(textFrame(text));
+    this.sendFrame(textFrame(text));
   }
 
-  #end(e?: unknown) {
-    if (this.closed) return;
-    this.closed = true;
-    this.error ||= e ? String((e as Error)?.message ?? e) : "connection closed by the server";
-    this.#fail(new Error(this.error));
+  protected override received(b: Uint8Array) {
+    this.#now = performance.now();
+    this.readFrames(b);
   }
 
-  #data(b: Uint8Array) {
-    if (this.#handshake) {
-      const all = this.#buf ? concat(this.#buf, b) : b.slice();
-      this.#buf = undefined;
-      let end = -1;
-      for (let i = 3; i < all.length && end < 0; i++) {
-        if (all[i] === 10 && all[i - 1] === 13 && all[i - 2] === 10 && all[i - 3] === 13) end = i + 1;
-      }
-      if (end < 0) return void (this.#buf = all);
-      const done = this.#handshake;
-      this.#handshake = undefined;
-      return done(dec.decode(all.subarray(0, end)), all.slice(end));
-    }
-    this.#frames(b, performance.now());
+  protected override keep(): boolean {
+    return true;
   }
 
-  #frames(chunk: Uint8Array, now: number) {
-    let b = chunk;
-    if (this.#buf) {
-      b = concat(this.#buf, chunk);
-      this.#buf = undefined;
-    }
-    let p = 0;
-    while (p < b.length) {
-      if (b.length - p < 2) break;
-      const b0 = b[p], b1 = b[p + 1];
-      let len = b1 & 0x7f, h = 2;
-      if (len === 126) {
-        if (b.length - p < 4) break;
-        len = (b[p + 2] << 8) | b[p + 3];
-        h = 4;
-      } else if (len === 127) {
-        if (b.length - p < 10) break;
-        len = 0;
-        for (let i = 2; i < 10; i++) len = len * 256 + b[p + i];
-        h = 10;
-      }
-      if (b.length - p < h + len) break;
-      const payload = b.subarray(p + h, p + h + len);
-      p += h + len;
-      const op = b0 & 0x0f, fin = (b0 & 0x80) !== 0;
-      if (op === 0x9) this.sock.write(clientFrame(payload.slice(), 0xa));
-      else if (op === 0x8) {
-        this.error ||= `close frame from the server (${len >= 2 ? (payload[0] << 8) | payload[1] : 1005})`;
-        this.sock.write(clientFrame(payload.slice(0, 2), 0x8));
-        this.#end();
-      } else if (op <= 0x2) {
-        if (!fin || this.#frag.length) {
-          this.#frag.push(payload.slice());
-          if (!fin) continue;
-          const whole = this.#frag.reduce((a, x) => concat(a, x), new Uint8Array(0));
-          this.#frag = [];
-          this.onText(dec.decode(whole), now);
-        } else this.onText(dec.decode(payload), now);
-      }
-    }
-    if (p < b.length) this.#buf = b.slice(p);
-  }
-
-  close() {
-    if (!this.closed) this.sock.write(clientFrame(new Uint8Array([0x03, 0xe8]), 0x8));
-    setTimeout(() => this.sock.close(), 50);
+  protected override message(fin: boolean, payload: Uint8Array | undefined) {
+    if (!fin || this.#frag.length) {
+      this.#frag.push(payload!);
+      if (!fin) return;
+      const whole = this.#frag.reduce((a, x) => concat(a, x), new Uint8Array(0));
+      this.#frag = [];
+      this.onText(dec.decode(whole), this.#now);
+    } else this.onText(dec.decode(payload!), this.#now);
   }
 }
 
