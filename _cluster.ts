@@ -10,7 +10,7 @@
 import type { ClusterTransport } from "./cluster.ts";
 import type { McpServer } from "./server.ts";
 import type { Fanout, Notice } from "./_fanout.ts";
-import { type Bus, Forwarder, type Serve } from "./_cluster_forward.ts";
+import { type Bus, type Endpoint, Forwarder } from "./_cluster_forward.ts";
 import { errorText } from "./_util.ts";
 
 const nodes = new WeakMap<McpServer, ClusterNode>();
@@ -43,14 +43,16 @@ export class ClusterNode implements Bus {
   #mine: string;
   /** When each other instance was last heard from. */
   #peers = new Map<string, number>();
-  #endpoints = new Map<string, Serve>();
+  #endpoints = new Set<Endpoint>();
   #forwarder: Forwarder;
   #users = 0;
   #timer?: ReturnType<typeof setInterval>;
-  #started = 0;
+  #lastTick = 0;
   #up = true;
   /** Since when this instance hears its topics; 0 while it does not. */
   #subscribedAt = 0;
+  /** Since when it may trust what it heard: its topics heard, the bus up, and no stall of its own since. */
+  #trustedFrom = 0;
   #subscribing = false;
   #retryAt = 0;
   #backoff = 0;
@@ -84,9 +86,13 @@ export class ClusterNode implements Bus {
     return this.#up && this.#subscribedAt > 0;
   }
 
-  /** Whether this instance has heard its topics for three heartbeats, long enough to have heard every live one. */
+  /**
+   * Whether this instance has heard its topics for three heartbeats, long
+   * enough to have heard every live one: not after a start, a bus outage or
+   * a stall of its own event loop (what it missed meanwhile is still queued).
+   */
   get settled(): boolean {
-    return this.#subscribedAt > 0 && Date.now() - this.#subscribedAt > this.heartbeat * 3;
+    return this.#subscribedAt > 0 && Date.now() - this.#trustedFrom > this.heartbeat * 3;
   }
 
   get counts(): boolean {
@@ -94,7 +100,11 @@ export class ClusterNode implements Bus {
   }
 
   alive(peer: string): boolean {
-    return (this.#peers.get(peer) ?? 0) > Date.now() - this.heartbeat * 3;
+    return this.lastHeard(peer) > Date.now() - this.heartbeat * 3;
+  }
+
+  lastHeard(peer: string): number {
+    return this.#peers.get(peer) ?? 0;
   }
 
   sendTo(peer: string, msg: Record<string, unknown>): Promise<number | void> {
@@ -102,14 +112,14 @@ export class ClusterNode implements Bus {
   }
 
   /** A transport of this server starts serving (HTTP ones also serve forwarded requests); call the result when it stops. */
-  attach(endpoint?: { path: string; fetch: Serve }): () => void {
-    if (endpoint) this.#endpoints.set(endpoint.path, endpoint.fetch);
+  attach(endpoint?: Endpoint): () => void {
+    if (endpoint) this.#endpoints.add(endpoint);
     if (this.#users++ === 0) this.#start();
     let attached = true;
     return () => {
       if (!attached) return;
       attached = false;
-      if (endpoint && this.#endpoints.get(endpoint.path) === endpoint.fetch) this.#endpoints.delete(endpoint.path);
+      if (endpoint) this.#endpoints.delete(endpoint);
       if (--this.#users === 0) this.#stop();
     };
   }
@@ -120,7 +130,7 @@ export class ClusterNode implements Bus {
   }
 
   #start(): void {
-    const started = this.#started = Date.now();
+    const started = this.#lastTick = Date.now();
     this.#fanout.relay = (n) => {
       // Registrations while the server starts (no client yet, first heartbeat) are its configuration, not news for
       // the other instances' clients.
@@ -155,7 +165,7 @@ export class ClusterNode implements Bus {
         Math.max(this.heartbeat * 5, 2000),
       );
       if (this.#timer === undefined) return; // stopped meanwhile
-      this.#subscribedAt = Date.now();
+      this.#subscribedAt = this.#trustedFrom = Date.now();
       this.#backoff = 0;
       this.#isUp();
     } catch (err) {
@@ -179,6 +189,8 @@ export class ClusterNode implements Bus {
   #isUp(): void {
     if (this.#up) return;
     this.#up = true;
+    // The others were unreachable too: give them time to be heard again before taking silence for death.
+    this.#trustedFrom = Date.now();
     this.#log("MCP cluster: the bus is back.");
   }
 
@@ -203,6 +215,7 @@ export class ClusterNode implements Bus {
       this.#lastOk = Date.now();
       if (typeof n === "number") this.#counts = true;
       if (n !== 0 && this.#subscribedAt > 0) return this.#isUp();
+      if (sent < this.#subscribedAt) return; // sent before the subscription it says is missing
       // Nobody hears this instance's topic: answers to its forwarded requests may be lost; subscribe again.
       if (this.#subscribedAt > 0) this.#forwarder.lost();
       this.#subscribedAt = 0;
@@ -212,10 +225,15 @@ export class ClusterNode implements Bus {
 
   #tick(): void {
     const now = Date.now();
+    // A tick this late means this instance's event loop stalled: the messages it missed are still queued, so what it
+    // last heard of the others is stale.
+    const stalled = now - this.#lastTick > this.heartbeat * 2;
+    if (stalled) this.#trustedFrom = now;
+    this.#lastTick = now;
     this.#beat();
     if (!this.up) this.#forwarder.lost();
-    this.#forwarder.tick(now);
-    for (const [id, seen] of this.#peers) if (seen < now - this.heartbeat * 10) this.#peers.delete(id);
+    this.#forwarder.tick(now, stalled);
+    for (const [id, seen] of this.#peers) if (seen < now - this.heartbeat * 30) this.#peers.delete(id);
   }
 
   // A message from the bus: another instance's beat, notification, or part of a forwarded request.

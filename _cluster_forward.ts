@@ -19,6 +19,8 @@ export interface Bus {
   readonly up: boolean;
   /** Whether `peer` was heard from within three heartbeats. */
   alive(peer: string): boolean;
+  /** When `peer` was last heard from; 0 if never (lately). */
+  lastHeard(peer: string): number;
   /** Whether this instance has heard its topic long enough to know every live instance. */
   readonly settled: boolean;
   /** Whether the bus tells how many received a message (Redis does). */
@@ -26,7 +28,12 @@ export interface Bus {
 }
 
 /** An HTTP endpoint of this instance that serves forwarded requests. */
-export type Serve = (req: Request) => Promise<Response>;
+export interface Endpoint {
+  path: string;
+  fetch: (req: Request) => Promise<Response>;
+  /** Whether it holds the session `token` (one server may serve two endpoints on one path, on two ports). */
+  holds: (token: string) => boolean;
+}
 
 /** A request this instance forwarded, waiting for its answer. */
 interface Outgoing {
@@ -68,7 +75,7 @@ export class Forwarder {
   #in = new Map<string, Incoming>();
   #rid = 0;
 
-  constructor(private readonly bus: Bus, private readonly endpoints: Map<string, Serve>) {}
+  constructor(private readonly bus: Bus, private readonly endpoints: Set<Endpoint>) {}
 
   /**
    * Forwards a request for a session of `owner`; resolves with the owner's
@@ -110,6 +117,10 @@ export class Forwarder {
         return this.#reply(from, m);
       case "pulse":
         return this.#pulse(from, m);
+      case "hold?":
+        return this.#holds(from, m);
+      case "held":
+        return this.#held(from, m);
       case "cancel": {
         const inc = this.#in.get(`${from}:${m.rid}`);
         if (inc) this.#cancel(inc);
@@ -117,22 +128,55 @@ export class Forwarder {
     }
   }
 
-  /** Once per heartbeat: pulses the requests held here, and ends forwarded ones nobody vouches for. */
-  tick(now: number): void {
-    const byFrom = new Map<string, Incoming[]>();
-    for (const inc of this.#in.values()) {
-      let list = byFrom.get(inc.from);
-      if (!list) byFrom.set(inc.from, list = []);
-      list.push(inc);
+  /**
+   * Once per heartbeat. As the owner: pulses the requests held for each
+   * requester, and lets go of those of a requester that died. As the
+   * requester: asks after each forwarded request no pulse has mentioned for
+   * two heartbeats, and ends those that are lost or whose owner is gone.
+   * Right after a stall of this instance nothing is judged: what the others
+   * sent meanwhile still waits to be read.
+   */
+  tick(now: number, stalled: boolean): void {
+    const bus = this.bus;
+    const hb = bus.heartbeat;
+    if (!stalled) {
+      const byFrom = new Map<string, Incoming[]>();
+      for (const inc of this.#in.values()) {
+        let list = byFrom.get(inc.from);
+        if (!list) byFrom.set(inc.from, list = []);
+        list.push(inc);
+      }
+      for (const [from, list] of byFrom) {
+        // A requester that no longer hears its topic, or (without receiver counts) is no longer heard, died:
+        // nobody reads what is sent to it.
+        if (bus.settled && !bus.counts && !bus.alive(from)) {
+          for (const inc of list) this.#cancel(inc);
+          continue;
+        }
+        bus.sendTo(from, { t: "pulse", reqs: list.map((inc) => [inc.rid, inc.seq]) }).then((n) => {
+          if (n === 0) { for (const inc of list) this.#cancel(inc); }
+        }, () => {});
+      }
     }
-    for (const [from, list] of byFrom) {
-      this.bus.sendTo(from, { t: "pulse", reqs: list.map((inc) => [inc.rid, inc.seq]) }).then((n) => {
-        // The requester no longer hears its topic (it died): stop answering it.
-        if (n === 0) { for (const inc of list) this.#cancel(inc); }
+    const ask = new Map<string, number[]>();
+    for (const [rid, o] of this.#out) {
+      if (stalled) o.heard = now;
+      if (now - o.heard < hb * 2) continue;
+      // Without receiver counts a busy owner and a dead one look alike: ten heartbeats of silence end the wait (503;
+      // the client's retry then learns which). With counts, an owner that still listens is busy, and is waited for.
+      if (!bus.counts && now - Math.max(bus.lastHeard(o.owner), o.heard) > hb * 10) {
+        this.#fail(rid, this.#ownerGone(o.owner));
+        continue;
+      }
+      let rids = ask.get(o.owner);
+      if (!rids) ask.set(o.owner, rids = []);
+      rids.push(rid);
+    }
+    for (const [owner, rids] of ask) {
+      bus.sendTo(owner, { t: "hold?", rids }).then((n) => {
+        if (n === 0) { for (const rid of rids) this.#fail(rid, this.#ownerGone(owner)); }
       }, () => {});
     }
-    const silent = now - this.bus.heartbeat * 3;
-    for (const [rid, o] of this.#out) if (o.heard < silent) this.#fail(rid, this.#ownerGone(o.owner));
   }
 
   /** The answers of forwarded requests may have been lost (this instance stopped hearing its topic). */
@@ -159,6 +203,34 @@ export class Forwarder {
     } catch { /* cancelled */ }
   }
 
+  // A requester asks which of its requests this instance holds, and how far each got.
+  #holds(from: string, m: Record<string, unknown>): void {
+    if (!Array.isArray(m.rids)) return;
+    const asked = m.rids.slice(0, 10_000);
+    const reqs: [number, number][] = [];
+    for (const rid of asked) {
+      const inc = this.#in.get(`${from}:${rid}`);
+      if (inc && !inc.cancelled) reqs.push([inc.rid, inc.seq]);
+    }
+    this.bus.sendTo(from, { t: "held", asked, reqs }).catch(() => {});
+  }
+
+  // The owner's answer. It left after every reply it had sent, and after the request it was asked about: one it does not
+  // hold never reached it, or was answered and the answer lost.
+  #held(from: string, m: Record<string, unknown>): void {
+    if (!Array.isArray(m.asked) || !Array.isArray(m.reqs)) return;
+    const held = new Map(m.reqs as [number, number][]);
+    const now = Date.now();
+    for (const rid of m.asked as number[]) {
+      const o = this.#out.get(rid);
+      if (!o || o.owner !== from) continue;
+      const seq = held.get(rid);
+      if (seq === undefined || seq > o.seq) this.#fail(rid, false);
+      else o.heard = now;
+    }
+  }
+
+  // Unasked news from the owner: the requests it holds for this instance, and how far each got.
   #pulse(from: string, m: Record<string, unknown>): void {
     if (!Array.isArray(m.reqs)) return;
     const now = Date.now();
@@ -235,22 +307,25 @@ export class Forwarder {
       }, () => {});
     };
     let req: Request;
-    let serve: Serve | undefined;
+    let endpoint: Endpoint | undefined;
     try {
       const url = new URL(m.url as string);
-      serve = this.endpoints.get(url.pathname);
-      if (!serve) throw new Error("no endpoint");
       req = new Request(url, {
         method: m.method as string,
         headers: m.headers as [string, string][],
         body: m.body as string | undefined,
       });
+      const token = req.headers.get("mcp-session-id") ?? "";
+      for (const e of this.endpoints) {
+        if (e.path === url.pathname && (!endpoint || e.holds(token))) endpoint = e;
+      }
+      if (!endpoint) throw new Error("no endpoint");
     } catch {
       void send({ t: "head", status: 404, headers: [["content-type", "text/plain"]], body: "Not Found\n" });
       return;
     }
     this.#in.set(key, inc);
-    serve(req).then(async (res) => {
+    endpoint.fetch(req).then(async (res) => {
       const headers = [...res.headers].filter(([k]) => !HOP_OUT.has(k));
       if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) {
         const body = res.body ? await res.text() : undefined;

@@ -123,7 +123,11 @@ class HttpEndpoint {
     const prefix = this.#cluster ? `${this.#cluster.id}.` : "";
     this.sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000, prefix);
     this.#stateless = new StatelessPosts(server);
-    this.#detach = this.#cluster?.attach({ path: this.#path, fetch: (req) => this.fetch(req) });
+    this.#detach = this.#cluster?.attach({
+      path: this.#path,
+      fetch: (req) => this.fetch(req),
+      holds: (token) => this.sessions.has(token),
+    });
   }
 
   fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {

@@ -155,6 +155,11 @@ export class SessionTable {
     return this.#sessions.size;
   }
 
+  /** Whether the session `token` is open here. */
+  has(token: string): boolean {
+    return this.#sessions.has(token);
+  }
+
   values(): IterableIterator<HttpSession> {
     return this.#sessions.values();
   }

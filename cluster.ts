@@ -25,8 +25,9 @@
 /**
  * How the instances of one server reach each other: topics, each message
  * delivered to every instance subscribed to the topic, in the order one
- * instance published them. At most once: a message published while the
- * transport is down may be lost. Implement it to run a cluster over another
+ * instance published them (across topics too: forwarded answers are
+ * numbered, and a message that overtakes another reads as a lost one). At
+ * most once: a message published while the transport is down may be lost. Implement it to run a cluster over another
  * bus (NATS, Postgres `LISTEN`).
  *
  * @example A transport over one BroadcastChannel per topic

@@ -55,6 +55,10 @@ async function startInstance(
     timeout: 600_000,
   });
   await listening(port, child);
+  // Another instance may hold the port already: wait for this one's own word (the fixture says it once it hears
+  // the bus; examples/cluster.ts once it listens).
+  const word = script === "tests/cluster_instance.ts" ? `listening ${port}` : `:${port}/mcp`;
+  await waitFor(() => child.stdout.includes(word), `${name} ready`, 30_000);
   return {
     name,
     port,
@@ -315,6 +319,26 @@ describe("cluster over Redis", { skip }, () => {
       await res.text();
     }
     await client.close();
+  });
+
+  test("an owner busy for longer than three heartbeats is not taken for dead", async () => {
+    const hdr = await openHttpSession(a.http, "busy");
+    await (await postJson(b.http, { method: "notifications/initialized" }, hdr)).text();
+    // Through C while A holds its event loop for four heartbeats (500 ms each): no beat, no pulse meanwhile.
+    const res = await postJson(c.http, {
+      id: 2,
+      method: "tools/call",
+      params: { name: "block", arguments: { ms: 2000 } },
+    }, {
+      ...hdr,
+      accept: "application/json",
+    });
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    assert.equal(JSON.parse(body).result.content[0].text, "A blocked 2000 ms");
+    const again = await postJson(b.http, { id: 3, method: "ping" }, hdr);
+    assert.equal(again.status, 200, "the session lives on");
+    await again.text();
   });
 
   test("a dropped stream resumes with Last-Event-ID on another instance", async () => {

@@ -23,6 +23,11 @@ function instance(name: string, cluster: ClusterTransport): McpServer {
   const server = new McpServer({ name: "bc", version: "1.0.0", cluster });
   server.tool("whoami", {}, () => name);
   server.tool("touch", {}, () => (server.resourceUpdated("memo://x"), "touched"));
+  server.tool("block", { description: "Holds the event loop (of the whole process) for ms" }, (args) => {
+    const until = Date.now() + Number((args as { ms?: number }).ms ?? 0);
+    while (Date.now() < until) { /* busy */ }
+    return `${name} blocked`;
+  });
   return server;
 }
 
@@ -101,6 +106,22 @@ describe("broadcastCluster: two instances in one process", () => {
     await odd.text();
   });
 
+  test("a stall of the whole process (both instances) longer than three heartbeats fails nothing", async () => {
+    const res = await post(b.httpUrl, {
+      id: 7,
+      method: "tools/call",
+      params: { name: "block", arguments: { ms: 400 } },
+    }, {
+      ...hdr(),
+      accept: "application/json",
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual((await result(res)).result.content, [{ type: "text", text: "A blocked" }]);
+    const after = await post(b.httpUrl, { id: 8, method: "ping" }, hdr());
+    assert.equal(after.status, 200, "the session lives on");
+    await after.text();
+  });
+
   test("DELETE through the other instance ends the session everywhere", async () => {
     const del = await fetch(b.httpUrl, { method: "DELETE", headers: hdr() });
     assert.equal(del.status, 200);
@@ -114,13 +135,18 @@ describe("broadcastCluster: two instances in one process", () => {
   });
 });
 
-/** `inner`, losing the messages `drop` picks (once each: `drop` decides). */
-function lossy(inner: ClusterTransport, drop: (msg: Record<string, unknown>) => boolean): ClusterTransport {
+/** `inner`, losing the messages `drop` picks; `mute()` makes it deaf and dumb, as a crashed instance is. */
+function lossy(
+  inner: ClusterTransport,
+  drop: (msg: Record<string, unknown>) => boolean,
+): ClusterTransport & { mute(): void } {
+  let muted = false;
   return {
     heartbeat: inner.heartbeat,
-    publish: (topic, message) => drop(JSON.parse(message)) ? undefined : inner.publish(topic, message),
-    subscribe: (topic, listener) => inner.subscribe(topic, listener),
+    publish: (topic, message) => muted || drop(JSON.parse(message)) ? undefined : inner.publish(topic, message),
+    subscribe: (topic, listener) => inner.subscribe(topic, (m) => muted || listener(m)),
     close: () => inner.close?.(),
+    mute: () => void (muted = true),
   };
 }
 
@@ -130,6 +156,7 @@ describe("broadcastCluster: a bus that loses messages", () => {
   let lostCancel = false;
   let a: ServeHandle;
   let b: ServeHandle;
+  let tb: ReturnType<typeof lossy>;
   let sid: string;
   before(async () => {
     // A loses its first answer to a forwarded request; B loses its first cancel.
@@ -137,7 +164,7 @@ describe("broadcastCluster: a bus that loses messages", () => {
       broadcastCluster({ name, heartbeat: 50 }),
       (m) => m.t === "head" && !lostHead && (lostHead = true),
     );
-    const tb = lossy(
+    tb = lossy(
       broadcastCluster({ name, heartbeat: 50 }),
       (m) => m.t === "cancel" && !lostCancel && (lostCancel = true),
     );
@@ -172,6 +199,42 @@ describe("broadcastCluster: a bus that loses messages", () => {
     await waitFor(() => lostCancel, "B to send (and lose) its cancel", 5000);
     // A's pulse names the stream, B answers that nobody waits for it, A lets go: the idle session then expires.
     await waitFor(() => a.sessions === 0, "the session to expire on A", 10_000);
+  });
+
+  test("a requester that dies with a forwarded stream open does not keep the owner's session alive", async () => {
+    sid = (await openHttpSession(a.httpUrl))["mcp-session-id"];
+    const hdr = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25", accept: "text/event-stream" };
+    const res = await fetch(b.httpUrl, { headers: hdr });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    await reader.read(); // the stream is open on A, read through B
+    tb.mute(); // B crashes: it says nothing more, not even a cancel
+    await waitFor(() => a.sessions === 0, "the session to expire on A", 10_000);
+    reader.cancel().catch(() => {});
+  });
+});
+
+describe("broadcastCluster: one server on two ports, the same path", () => {
+  const name = `bc-twice-${crypto.randomUUID()}`;
+  test("a session of either endpoint is served through another instance", async () => {
+    const server = instance("A", broadcastCluster({ name, heartbeat: 50 }));
+    const a1 = start(server);
+    const a2 = start(server);
+    const b = start(instance("B", broadcastCluster({ name, heartbeat: 50 })));
+    try {
+      for (const a of [a1, a2]) {
+        const hdr = await openHttpSession(a.httpUrl);
+        const res = await post(
+          b.httpUrl,
+          { id: 2, method: "tools/call", params: { name: "whoami", arguments: {} } },
+          hdr,
+        );
+        assert.equal(res.status, 200, `a session of port ${a.port}`);
+        assert.deepEqual((await result(res)).result.content, [{ type: "text", text: "A" }]);
+      }
+    } finally {
+      for (const h of [a1, a2, b]) await h.close({ timeout: 100 });
+    }
   });
 });
 

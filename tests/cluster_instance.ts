@@ -4,13 +4,21 @@
 import { z } from "zod";
 import { redisCluster, serve } from "../mod.ts";
 import { connectRedis, createBoard } from "../examples/cluster.ts";
+import { clusterOf } from "../_cluster.ts";
 
 // deno-lint-ignore no-explicit-any
 const rt = globalThis as any;
 const env = (name: string): string | undefined => rt.Deno?.env.get(name) ?? rt.process?.env[name];
 const name = env("NAME") ?? "instance";
 const { publisher, subscriber, store } = await connectRedis(env("REDIS_URL")!);
-const cluster = redisCluster({ publisher, subscriber, heartbeat: Number(env("HEARTBEAT") ?? 1000), prefix: "test" });
+let reported = false;
+const cluster = redisCluster({
+  publisher,
+  subscriber,
+  heartbeat: Number(env("HEARTBEAT") ?? 1000),
+  prefix: "test",
+  log: (m) => (reported = true, console.error(m)),
+});
 const server = createBoard({ cluster, store, stateSecret: "a shared secret of the test cluster" });
 
 server.tool("whoami", {}, () => `${name} ${rt.Deno ? "deno" : "bun"} ${rt.Deno?.pid ?? rt.process.pid}`);
@@ -35,6 +43,11 @@ server.tool("greet", {}, async (_args, ctx) => {
   const a = await ctx.elicit("Your name?", z.object({ name: z.string() }));
   return a.action === "accept" ? `Hello, ${a.content.name}, from ${name}` : a.action;
 });
+server.tool("block", { input: z.object({ ms: z.number() }) }, ({ ms }) => {
+  const until = Date.now() + ms; // holds this process's event loop, as a long synchronous task or a GC pause would
+  while (Date.now() < until) { /* busy */ }
+  return `${name} blocked ${ms} ms`;
+});
 server.tool("steps", { input: z.object({ n: z.number() }) }, async ({ n }, ctx) => {
   for (let i = 1; i <= n; i++) {
     ctx.log("info", `step ${i}`);
@@ -44,4 +57,8 @@ server.tool("steps", { input: z.object({ n: z.number() }) }, async ({ n }, ctx) 
 });
 
 const handle = serve(server, { port: Number(env("PORT") ?? 0), reusePort: true });
+// Ready once it hears the bus (or, with Redis down at start, once it has said so): an instance that shares its port
+// with another is reachable before it is ready.
+const node = clusterOf(server)!;
+while (!node.up && !reported) await new Promise((r) => setTimeout(r, 10));
 console.log(`listening ${handle.port}`);
