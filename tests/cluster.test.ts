@@ -522,6 +522,18 @@ describe("cluster faults", { skip }, () => {
     instances.push(p, q);
     const cp = await connect(p.ws, { timeout: 10_000 });
     const cq = await connect(q.ws, { timeout: 10_000 });
+    // Meanwhile an HTTP session of P is used through Q: 503 (retry) while Redis is away, never 404.
+    const hdr = await openHttpSession(p.http, "outage");
+    const statuses: number[] = [];
+    let polling = true;
+    const poll = (async () => {
+      for (let id = 10; polling; id++) {
+        const res = await postJson(q.http, { id, method: "ping" }, hdr);
+        statuses.push(res.status);
+        await res.text();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     try {
       await cq.subscribe("board://r", () => {});
       const first = next(cq, "notifications/resources/updated", "an update before the restart");
@@ -545,7 +557,17 @@ describe("cluster faults", { skip }, () => {
       const again = next(cq, "notifications/resources/updated", "an update after the restart");
       await cp.callTool("touch", { uri: "board://r" });
       await again;
+      await waitFor(() => statuses.includes(503), "a request refused with 503 while Redis was away", 10_000);
+      await waitFor(
+        () => statuses.lastIndexOf(200) > statuses.lastIndexOf(503),
+        "the session served through Q again",
+        10_000,
+      );
+      polling = false;
+      await poll;
+      assert.ok(!statuses.includes(404), `no 404 for a live session: ${statuses}`);
     } finally {
+      polling = false;
       await cp.close();
       await cq.close();
     }
