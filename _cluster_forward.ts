@@ -84,8 +84,11 @@ export class Forwarder {
   forward(owner: string, req: Request, body: string | undefined, maxBuffered: number): Promise<Response> {
     const bus = this.bus;
     if (!bus.up) return Promise.resolve(unavailable());
-    // Without receiver counts, an instance settled in has heard every live one: one it has not heard is gone.
-    if (!bus.counts && bus.settled && !bus.alive(owner)) return Promise.resolve(gone());
+    // Without receiver counts, an instance settled in has heard every live one: one it never heard, or not for ten
+    // heartbeats (longer than any pause of a live one), is gone.
+    if (!bus.counts && bus.settled && Date.now() - bus.lastHeard(owner) > bus.heartbeat * 10) {
+      return Promise.resolve(gone());
+    }
     const rid = ++this.#rid;
     const headers: [string, string][] = [];
     req.headers.forEach((v, k) => {
