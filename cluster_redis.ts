@@ -50,7 +50,7 @@ export interface RedisClusterOptions {
  * included: keep Redis on a private network, or use `rediss://`.
  *
  * @example Bun
- * ```ts ignore
+ * ```ts
  * import { McpServer, redisCluster } from "./mod.ts";
  * const publisher = new Bun.RedisClient(process.env.REDIS_URL);
  * const subscriber = new Bun.RedisClient(process.env.REDIS_URL);
@@ -59,7 +59,7 @@ export interface RedisClusterOptions {
  *
  * @example Deno, with the npm `redis` package
  * ```ts
- * import { createClient } from "npm:redis@^5";
+ * import { createClient } from "redis"; // "npm:redis@^5" in deno.json's imports
  * import { McpServer, redisCluster } from "./mod.ts";
  * const publisher = createClient({ url: Deno.env.get("REDIS_URL") });
  * const subscriber = publisher.duplicate();
