@@ -29,6 +29,12 @@ const BUN = `${ROOT}tools/node_modules/.bin/bun`;
 const skip = redisSkip;
 const V = "2026-07-28";
 
+// Every instance started, so that none outlives the tests, even when starting a group of them failed halfway.
+const children = new Set<Launched>();
+after(async () => {
+  await Promise.all([...children].map((c) => c.kill()));
+});
+
 /** One cluster instance (tests/cluster_instance.ts or examples/cluster.ts) in its own process. */
 interface Instance {
   name: string;
@@ -54,6 +60,7 @@ async function startInstance(
     env: { REDIS_URL: redis.url, PORT: String(port), NAME: name, HEARTBEAT: "500" },
     timeout: 600_000,
   });
+  children.add(child);
   await listening(port, child);
   // Another instance may hold the port already: wait for this one's own word (the fixture says it once it hears
   // the bus; examples/cluster.ts once it listens).
