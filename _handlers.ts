@@ -8,7 +8,9 @@ import type { Context } from "./context.ts";
 import type { CacheHint, Completer } from "./server.ts";
 import { decodeCursor, encodeCursor, type Registry, type ToolEntry } from "./_registry.ts";
 import { errorResult, textToolResult, toCallToolResult, toPromptResult, toReadResult } from "./_results.ts";
-import { describe, invalid, isThenable, levelRank, LEVELS, then } from "./_util.ts";
+import { describe, invalid, isRecord, isThenable, levelRank, LEVELS, then } from "./_util.ts";
+import { TASKS_EXTENSION, tasksOf, wireModernTask, wireTask } from "./_tasks.ts";
+import { PER_REQUEST_PROTOCOL_VERSIONS } from "./versions.ts";
 
 /** Handles one method: its result object, a serialized result, or a promise of either. */
 export type Route = (reg: Registry, params: Record<string, unknown>, ctx: Context) => unknown;
@@ -141,6 +143,62 @@ function complete(reg: Registry, p: Record<string, unknown>, ctx: Context): unkn
   });
 }
 
+function runTool(tool: ToolEntry, args: unknown, ctx: Context): unknown {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    return errorResult(`Invalid arguments for tool ${tool.def.name}: arguments must be an object`);
+  }
+  if (!tool.input) return callTool(tool, args, ctx);
+  return then(
+    validate(tool.input, args),
+    (checked) =>
+      checked.issues
+        ? errorResult(`Invalid arguments for tool ${tool.def.name}: ${formatIssues(checked.issues)}`)
+        : callTool(tool, checked.value, ctx),
+  );
+}
+
+/**
+ * Whether this call runs as a task, and in which era's shape: under 2025-11-25 when the client asks
+ * (`params.task`), under 2026-07-28 when the client declares the extension; versions before either
+ * have no tasks, so every call runs as a plain one there.
+ */
+function taskEra(tool: ToolEntry, p: Record<string, unknown>, ctx: Context): "session" | "modern" | undefined {
+  const name = tool.def.name;
+  if (PER_REQUEST_PROTOCOL_VERSIONS.includes(ctx.protocolVersion)) {
+    const ext = ctx.clientCapabilities.extensions;
+    const capable = isRecord(ext) && isRecord(ext[TASKS_EXTENSION]);
+    if (tool.task === "required" && !capable) {
+      throw new McpError(
+        ErrorCode.MissingClientCapability,
+        `Tool ${name} runs only as a task: declare the client capability extensions["${TASKS_EXTENSION}"]`,
+        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      );
+    }
+    return capable && tool.task !== "forbidden" ? "modern" : undefined;
+  }
+  if (ctx.protocolVersion !== "2025-11-25") return undefined;
+  if (p.task === undefined) {
+    if (tool.task !== "required") return undefined;
+    throw new McpError(
+      ErrorCode.MethodNotFound,
+      `Tool ${name} runs only as a task (execution.taskSupport is "required"): call it with params.task`,
+    );
+  }
+  if (tool.task === "forbidden") {
+    throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} does not run as a task (no execution.taskSupport)`);
+  }
+  if (!isRecord(p.task)) throw invalid(`params.task must be an object, not ${describe(p.task)}`);
+  return "session";
+}
+
+// The task methods of a session exist from 2025-11-25 on (2026-07-28 has its own, in _modern.ts).
+function sessionTasks(ctx: Context, p: Record<string, unknown>): unknown {
+  if (ctx.protocolVersion !== "2025-11-25") {
+    throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${ctx.method} (protocol ${ctx.protocolVersion})`);
+  }
+  return p.taskId;
+}
+
 /** The routes of an initialized session, by method. */
 export const ROUTES: Record<string, Route> = {
   __proto__: null as unknown as Route,
@@ -151,18 +209,29 @@ export const ROUTES: Record<string, Route> = {
     const tool = reg.tool(p.name);
     if (!tool) throw invalid(`Unknown tool: ${describe(p.name)}`);
     const args = p.arguments ?? {};
-    if (typeof args !== "object" || args === null || Array.isArray(args)) {
-      return errorResult(`Invalid arguments for tool ${tool.def.name}: arguments must be an object`);
+    if (tool.task !== "forbidden" || p.task !== undefined) {
+      const era = taskEra(tool, p, ctx);
+      if (era) {
+        return tasksOf(reg.server).start(
+          ctx,
+          (p.task as { ttl?: unknown } | undefined)?.ttl,
+          (c) => runTool(tool, args, c),
+        )
+          .then((task) =>
+            era === "modern" ? { resultType: "task", ...wireModernTask(task, false) } : { task: wireTask(task) }
+          );
+      }
     }
-    if (!tool.input) return callTool(tool, args, ctx);
-    return then(
-      validate(tool.input, args),
-      (checked) =>
-        checked.issues
-          ? errorResult(`Invalid arguments for tool ${tool.def.name}: ${formatIssues(checked.issues)}`)
-          : callTool(tool, checked.value, ctx),
-    );
+    return runTool(tool, args, ctx);
   },
+
+  "tasks/get": (reg, p, ctx) => then(tasksOf(reg.server).find(sessionTasks(ctx, p), ctx), wireTask),
+
+  "tasks/result": (reg, p, ctx) => tasksOf(reg.server).result(sessionTasks(ctx, p), ctx),
+
+  "tasks/list": (reg, p, ctx) => (sessionTasks(ctx, {}), tasksOf(reg.server).list(p.cursor, ctx)),
+
+  "tasks/cancel": (reg, p, ctx) => then(tasksOf(reg.server).cancel(sessionTasks(ctx, p), ctx, true), wireTask),
 
   "resources/list": listResources,
 

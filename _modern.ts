@@ -26,6 +26,7 @@ import { type ErrorResponse, errorResponse } from "./_results.ts";
 import { describe, invalid, isRecord, isThenable, levelRank, principalOf, then } from "./_util.ts";
 import { META, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
 import { StateSealer } from "./request_state.ts";
+import { type Live, type TaskManager, TASKS_EXTENSION, tasksOf, wireModernTask } from "./_tasks.ts";
 
 /** What a 2026-07-28 request says about itself in `_meta`. */
 interface Scope {
@@ -107,19 +108,19 @@ export class ModernContext extends Context {
 
   override sample(params: CreateMessageParams): Promise<CreateMessageResult> {
     this.#require("sampling", { sampling: {} }, "sampling/createMessage");
-    return this.#ask("sampling/createMessage", params) as Promise<CreateMessageResult>;
+    return this.ask("sampling/createMessage", params) as Promise<CreateMessageResult>;
   }
 
   override async elicit<S extends StandardSchemaV1>(message: string, schema: S): Promise<ElicitResult<InferOutput<S>>> {
     if (!supportsFormElicitation(this.scope.caps)) {
       this.#require("", { elicitation: { form: {} } }, "elicitation/create");
     }
-    return elicitOutcome(schema, await this.#ask("elicitation/create", elicitParams(message, schema, true)));
+    return elicitOutcome(schema, await this.ask("elicitation/create", elicitParams(message, schema, true)));
   }
 
   override async listRoots(): Promise<Root[]> {
     this.#require("roots", { roots: {} }, "roots/list");
-    return rootsOf<Root>(await this.#ask("roots/list", {}));
+    return rootsOf<Root>(await this.ask("roots/list", {}));
   }
 
   #require(cap: string, required: Record<string, unknown>, method: string): void {
@@ -131,8 +132,13 @@ export class ModernContext extends Context {
     );
   }
 
+  /** The task context of a task started from this request. @internal */
+  forTask(live: Live, tasks: TaskManager): Context {
+    return new ModernTaskContext(this, live, tasks);
+  }
+
   // Answered keys come back with the retry; the first unanswered one ends this round.
-  #ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  protected ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const m = this.round;
     if (!m) {
       return Promise.reject(
@@ -147,6 +153,52 @@ export class ModernContext extends Context {
     m.asked[key] = { method, params };
     return Promise.reject(new InputRequired());
   }
+}
+
+/**
+ * The handler context of a 2026-07-28 task: the request's scope, the task's signal, and questions
+ * to the client that wait in the task's inputRequests for tasks/update. The extension carries no
+ * progress or log messages for tasks.
+ */
+class ModernTaskContext extends ModernContext {
+  readonly #live: Live;
+  readonly #tasks: TaskManager;
+
+  constructor(origin: ModernContext, live: Live, tasks: TaskManager) {
+    super(origin.session, {
+      jsonrpc: "2.0",
+      id: origin.requestId,
+      method: origin.method,
+      params: origin.meta ? { _meta: origin.meta } : undefined,
+    });
+    this.#live = live;
+    this.#tasks = tasks;
+  }
+
+  override get signal(): AbortSignal {
+    return this.#live.controller.signal;
+  }
+
+  override progress(): void {}
+
+  override log(level: LoggingLevel): void {
+    if (levelRank(level) < 0) throw new RangeError(`unknown log level "${level}"`);
+  }
+
+  protected override ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.#tasks.ask(this.#live, method, params);
+  }
+}
+
+// The extension's methods need the client to declare it on each request.
+function requireTasks(ctx: Context): void {
+  const ext = ctx.clientCapabilities.extensions;
+  if (isRecord(ext) && isRecord(ext[TASKS_EXTENSION])) return;
+  throw new McpError(
+    ErrorCode.MissingClientCapability,
+    `${ctx.method} needs the client capability extensions["${TASKS_EXTENSION}"], which this request did not declare`,
+    { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+  );
 }
 
 const DEFAULT_READ_CACHE: CacheHint = { ttlMs: 0, cacheScope: "private" };
@@ -164,9 +216,12 @@ const LISTEN_FLAGS = ["toolsListChanged", "promptsListChanged", "resourcesListCh
 export const MODERN_ROUTES: Record<string, Route> = Object.assign(Object.create(null), ROUTES, {
   "server/discover": (reg: Registry) => {
     const server = reg.server;
+    // 2025-11-25's tasks capability becomes the extension here.
+    const { tasks, ...capabilities } = server.capabilities;
+    if (tasks) capabilities.extensions = { [TASKS_EXTENSION]: {} };
     const res: Record<string, unknown> = {
       supportedVersions: [...PER_REQUEST_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS],
-      capabilities: server.capabilities,
+      capabilities,
     };
     if (server.options.instructions) res.instructions = server.options.instructions;
     return res;
@@ -188,7 +243,23 @@ export const MODERN_ROUTES: Record<string, Route> = Object.assign(Object.create(
     return fanoutOf(reg.server).listen(ctx.session, ctx.requestId, honoured);
   },
 });
-for (const m of ["logging/setLevel", "resources/subscribe", "resources/unsubscribe"]) delete MODERN_ROUTES[m];
+Object.assign(MODERN_ROUTES, {
+  "tasks/get": (reg: Registry, p: Record<string, unknown>, ctx: Context) => {
+    requireTasks(ctx);
+    return tasksOf(reg.server).find(p.taskId, ctx).then((task) => wireModernTask(task, true));
+  },
+  "tasks/update": (reg: Registry, p: Record<string, unknown>, ctx: Context) => {
+    requireTasks(ctx);
+    return tasksOf(reg.server).update(p.taskId, p.inputResponses, ctx).then(() => ({}));
+  },
+  "tasks/cancel": (reg: Registry, p: Record<string, unknown>, ctx: Context) => {
+    requireTasks(ctx);
+    return tasksOf(reg.server).cancel(p.taskId, ctx, false).then(() => ({}));
+  },
+});
+for (const m of ["logging/setLevel", "resources/subscribe", "resources/unsubscribe", "tasks/result", "tasks/list"]) {
+  delete MODERN_ROUTES[m];
+}
 
 const ROUND_TRIP_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
 

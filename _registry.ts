@@ -5,6 +5,7 @@
 import { ErrorCode, McpError } from "./jsonrpc.ts";
 import type { Prompt, Resource, ResourceTemplate, StandardSchemaV1, Tool } from "./types.ts";
 import type { UriTemplate } from "./uri_template.ts";
+import type { TaskSupport } from "./tasks.ts";
 import type { Context } from "./context.ts";
 import type {
   CacheHint,
@@ -26,6 +27,7 @@ export interface ToolEntry {
   input?: StandardSchemaV1;
   output?: StandardSchemaV1;
   handler: ToolHandler<StandardSchemaV1 | undefined, StandardSchemaV1 | undefined>;
+  task: TaskSupport;
   enabled: boolean;
 }
 
@@ -135,6 +137,12 @@ export class Registry {
 
   listTools(): Tool[] {
     return [...this.tools.values()].filter((t) => t.enabled).map((t) => t.def);
+  }
+
+  /** Whether an enabled tool may run as a task. */
+  taskTools(): boolean {
+    for (const t of this.tools.values()) if (t.enabled && t.task !== "forbidden") return true;
+    return false;
   }
 
   tool(name: unknown): ToolEntry | undefined {

@@ -16,6 +16,10 @@
  *   {@linkcode serveStdio} serves standard input and output.
  * - {@linkcode bearerAuth} and the `authenticate` option admit clients;
  *   `allowedOrigins` and the limits in the options keep hostile peers out.
+ * - Tasks: a tool with `task: "optional"` or `"required"` answers with a
+ *   task the client polls, in both eras (2025-11-25 `tasks/*` and the
+ *   2026-07-28 extension); {@linkcode memoryTaskStore} or your own
+ *   {@linkcode TaskStore} keeps them.
  * - The `cluster` option runs several instances as one server, with no
  *   sticky sessions: {@linkcode redisCluster} across processes and
  *   machines, {@linkcode broadcastCluster} across workers.
@@ -94,6 +98,16 @@ export {
   type RequestId,
 } from "./jsonrpc.ts";
 export { UriTemplate } from "./uri_template.ts";
+export {
+  memoryTaskStore,
+  type MemoryTaskStoreOptions,
+  type TaskOptions,
+  type TaskRecord,
+  type TaskStatus,
+  type TaskStore,
+  type TaskSupport,
+} from "./tasks.ts";
+export { type RedisKeys, redisTaskStore, type RedisTaskStoreOptions } from "./tasks_redis.ts";
 export type { ClusterTransport } from "./cluster.ts";
 export { broadcastCluster, type BroadcastClusterOptions } from "./cluster_broadcast.ts";
 export { redisCluster, type RedisClusterOptions, type RedisPublisher, type RedisSubscriber } from "./cluster_redis.ts";

@@ -34,6 +34,8 @@ import { type PromptEntry, Registry, type ResourceEntry, type TemplateEntry, typ
 import { Fanout } from "./_fanout.ts";
 import { ClusterNode } from "./_cluster.ts";
 import type { ClusterTransport } from "./cluster.ts";
+import type { TaskOptions, TaskSupport } from "./tasks.ts";
+import { checkTaskOptions, tasksOf } from "./_tasks.ts";
 import { levelRank, strip } from "./_util.ts";
 
 /** How long a client may cache a 2026-07-28 result, and whether caches may share it. */
@@ -100,6 +102,12 @@ export interface McpServerOptions {
    * Instances of one server share its `name`. Default: this process alone.
    */
   cluster?: ClusterTransport;
+  /**
+   * How tasks are kept: the store (default in memory), time to live, poll
+   * interval and how many may run at once per principal. Tools opt in to
+   * tasks with their `task` option.
+   */
+  tasks?: TaskOptions;
   /** Milliseconds a `requestState` stays valid. Default 600,000 (10 minutes). */
   requestStateTtl?: number;
   /**
@@ -133,6 +141,14 @@ export interface ToolDefinition<In extends StandardSchemaV1 | undefined, Out ext
   output?: Out;
   /** Behaviour hints. */
   annotations?: ToolAnnotations;
+  /**
+   * Whether a call may run as a task: answered at once with a task the
+   * client polls (`tasks/get`), while the handler runs on. `"optional"`: as
+   * the client asks (2025-11-25 `params.task`; under 2026-07-28, whenever the
+   * client declares the tasks extension); `"required"`: always. The handler
+   * is the same either way. Default `"forbidden"`.
+   */
+  task?: TaskSupport;
   /** Icons for display. */
   icons?: Icon[];
   /** Metadata. */
@@ -294,6 +310,7 @@ export class McpServer {
       ...options,
     };
     if (!(this.options.pageSize >= 1)) throw new RangeError("pageSize must be at least 1");
+    checkTaskOptions(options.tasks);
     if (levelRank(this.options.logLevel) < 0) throw new RangeError(`unknown logLevel "${this.options.logLevel}"`);
     const secret = options.stateSecret;
     // An empty or short secret (an unset variable read as "") would sign states anyone can forge.
@@ -334,7 +351,12 @@ export class McpServer {
       throw new TypeError(`tool name "${name}" must be 1-128 characters of A-Z, a-z, 0-9, _, - and .`);
     }
     if (typeof handler !== "function") throw new TypeError(`tool "${name}" needs a handler function`);
-    const { input, output, title, description, annotations, icons, _meta } = definition ?? {};
+    const { input, output, title, description, annotations, task, icons, _meta } = definition ?? {};
+    if (task !== undefined && task !== "forbidden" && task !== "optional" && task !== "required") {
+      throw new TypeError(
+        `tool "${name}": task must be "forbidden", "optional" or "required", not ${JSON.stringify(task)}`,
+      );
+    }
     let inputSchema: Record<string, unknown> = { type: "object", additionalProperties: false };
     if (input !== undefined) {
       assertSchema(input, `input of tool "${name}"`);
@@ -347,11 +369,13 @@ export class McpServer {
       outputSchema = outputJsonSchema(output, `output of tool "${name}"`);
       if (outputSchema.type !== "object") throw new TypeError(`output of tool "${name}" must be an object schema`);
     }
+    const execution = task ? { taskSupport: task } : undefined;
     const entry: ToolEntry = {
-      def: strip({ name, title, description, inputSchema, outputSchema, annotations, icons, _meta }),
+      def: strip({ name, title, description, inputSchema, outputSchema, annotations, execution, icons, _meta }),
       input,
       output,
       handler: handler as ToolEntry["handler"],
+      task: task ?? "forbidden",
       enabled: true,
     };
     return this.#registry.register("tools", this.#registry.tools, name, entry, `tool "${name}"`);
@@ -477,6 +501,10 @@ export class McpServer {
     if (resources) caps.resources = { subscribe: true, listChanged: true };
     if (prompts.size || declared.prompts) caps.prompts = { listChanged: true };
     if (prompts.size || templates.size || declared.prompts || declared.resources) caps.completions = {};
+    if (this.#registry.taskTools()) {
+      const list = tasksOf(this).listable ? {} : undefined;
+      caps.tasks = strip({ list, cancel: {}, requests: { tools: { call: {} } } });
+    }
     return caps;
   }
 

@@ -57,6 +57,8 @@ export interface ClientRequestOptions {
   timeout?: number;
   /** The client request whose handler sends this one; set by {@linkcode Context}. */
   relatedTo?: RequestId;
+  /** Entries added to the request's `_meta` (a task's requests carry `io.modelcontextprotocol/related-task`). */
+  _meta?: Record<string, unknown>;
 }
 
 /**
@@ -259,6 +261,10 @@ export class Session {
   ): Promise<Record<string, unknown>> {
     if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     const timeout = options.timeout ?? this.server.options.clientRequestTimeout;
+    if (options._meta) {
+      const meta = isRecord(params?._meta) ? params._meta : undefined;
+      params = { ...params, _meta: { ...meta, ...options._meta } };
+    }
     return this.#outbound.request(method, params, { signal: options.signal, relatedTo: options.relatedTo, timeout });
   }
 
@@ -478,7 +484,8 @@ export class Session {
         resolve(inFlight.cancelled(ctx) ? undefined : answer);
         this.#wakeIdle();
       };
-      if (timeout > 0 && method !== "subscriptions/listen") {
+      // A listen lasts as long as the client wants; tasks/result as long as its task.
+      if (timeout > 0 && method !== "subscriptions/listen" && method !== "tasks/result") {
         inFlight.timer(
           ctx,
           later(() => {

@@ -239,6 +239,8 @@ export interface Tool {
   outputSchema?: Record<string, unknown>;
   /** Behaviour hints. */
   annotations?: ToolAnnotations;
+  /** Whether the tool may run as a task (2025-11-25). */
+  execution?: { taskSupport?: "forbidden" | "optional" | "required" };
   /** Icons for display. */
   icons?: Icon[];
   /** Metadata. */

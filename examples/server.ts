@@ -43,6 +43,7 @@ export function createServer(): McpServer {
 
   server.tool("slow", {
     description: "Wait, reporting progress, until done or cancelled",
+    task: "optional", // a client may run it as a task, and poll for the result
     input: z.object({
       ms: z.number().int().min(0).max(60_000).default(1000),
       steps: z.number().int().min(1).max(100).default(5),

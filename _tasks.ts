@@ -1,0 +1,524 @@
+// Tasks in the dispatcher: a task-augmented tools/call answers at once with a task and runs its handler
+// on, detached from the request (and from the connection: a task outlives it). The record lives in
+// the TaskStore; what only this process holds (the abort controller, who waits for the end, the
+// questions to the client still open) lives here. Both eras share the engine: 2025-11-25 asks the
+// client through ordinary requests that ride on a waiting tasks/result, 2026-07-28 through the task's
+// inputRequests, answered by tasks/update.
+
+import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest, McpError, type RequestId } from "./jsonrpc.ts";
+import type {
+  CreateMessageParams,
+  CreateMessageResult,
+  ElicitResult,
+  InferOutput,
+  LoggingLevel,
+  Root,
+} from "./types.ts";
+import type { StandardSchemaV1 } from "./types.ts";
+import { Context } from "./context.ts";
+import type { ClientRequestOptions } from "./session.ts";
+import type { McpServer } from "./server.ts";
+import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "./tasks.ts";
+import { toErrorObject } from "./_results.ts";
+import { decodeCursor, encodeCursor } from "./_registry.ts";
+import { describe, invalid, isRecord, later, levelRank, principalOf } from "./_util.ts";
+import { clusterOf, ownerOf } from "./_cluster.ts";
+
+/** The `_meta` key tying a message to its task (2025-11-25). */
+export const RELATED_TASK = "io.modelcontextprotocol/related-task";
+/** The 2026-07-28 extension's name, in capabilities. */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+const FINAL = new Set<TaskStatus>(["completed", "failed", "cancelled"]);
+
+/** A task running in this process. */
+export interface Live {
+  record: TaskRecord;
+  readonly controller: AbortController;
+  readonly ctx: Context;
+  /** Resolves when the task is final. */
+  readonly done: Promise<void>;
+  end: () => void;
+  /** 2025-11-25: tasks/result requests waiting on it, newest last; requests to the client ride on one. */
+  readonly resultRequests: RequestId[];
+  readonly riders: ((id: RequestId) => void)[];
+  /** Requests to the client (2025-11-25) or keys (2026-07-28) still unanswered. */
+  open: number;
+  /** 2026-07-28: answer callbacks by input key. */
+  readonly answers: Map<string, (value: Record<string, unknown>) => void>;
+  nextKey: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The principal, or for unauthenticated session clients the session: whose running tasks count. */
+  readonly counter: string;
+}
+
+/** A context that can make its own kind of task context (2026-07-28's does). */
+interface TaskAware {
+  forTask?(live: Live, tasks: TaskManager): Context;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+// In a cluster a task's id starts with the id of the instance that runs it, as session ids do.
+function taskId(server: McpServer): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const node = clusterOf(server);
+  return node ? `${node.id}.${id}` : id;
+}
+
+const managers = new WeakMap<McpServer, TaskManager>();
+
+/** The server's task manager, made on first use. */
+export function tasksOf(server: McpServer): TaskManager {
+  let m = managers.get(server);
+  if (!m) managers.set(server, m = new TaskManager(server, server.options.tasks));
+  return m;
+}
+
+/** Checks task options when the server is made, so that a bad one fails at once. */
+export function checkTaskOptions(options: TaskOptions | undefined): void {
+  if (!options) return;
+  for (const k of ["defaultTtl", "maxTtl", "pollInterval", "maxRunning"] as const) {
+    const v = options[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 1)) throw new RangeError(`tasks.${k} must be a number ≥ 1`);
+  }
+  if ((options.defaultTtl ?? 0) > (options.maxTtl ?? Infinity)) {
+    throw new RangeError("tasks.defaultTtl must not exceed tasks.maxTtl");
+  }
+}
+
+/** The 2025-11-25 wire shape of a task. */
+export function wireTask(r: TaskRecord): Record<string, unknown> {
+  const t: Record<string, unknown> = { taskId: r.taskId, status: r.status };
+  if (r.statusMessage !== undefined) t.statusMessage = r.statusMessage;
+  t.createdAt = r.createdAt;
+  t.lastUpdatedAt = r.lastUpdatedAt;
+  t.ttl = r.ttl;
+  t.pollInterval = r.pollInterval;
+  return t;
+}
+
+/** The 2026-07-28 wire shape of a task; `detailed` adds the result, error or input requests of its status. */
+export function wireModernTask(r: TaskRecord, detailed: boolean): Record<string, unknown> {
+  const t: Record<string, unknown> = { taskId: r.taskId, status: r.status };
+  if (r.statusMessage !== undefined) t.statusMessage = r.statusMessage;
+  t.createdAt = r.createdAt;
+  t.lastUpdatedAt = r.lastUpdatedAt;
+  t.ttlMs = r.ttl;
+  t.pollIntervalMs = r.pollInterval;
+  if (!detailed) return t;
+  if (r.status === "completed" && r.result) t.result = r.result;
+  else if (r.status === "failed") t.error = r.error ?? { code: ErrorCode.InternalError, message: "The task failed" };
+  else if (r.status === "input_required") t.inputRequests = r.inputRequests ?? {};
+  return t;
+}
+
+const notFound = (id: unknown) => new McpError(ErrorCode.InvalidParams, `Task not found: ${describe(id)}`);
+
+/** One server's tasks. */
+export class TaskManager {
+  readonly store: TaskStore;
+  readonly defaultTtl: number;
+  readonly maxTtl: number;
+  readonly pollInterval: number;
+  readonly maxRunning: number;
+  #live = new Map<string, Live>();
+  #running = new Map<string, number>();
+
+  constructor(readonly server: McpServer, options: TaskOptions = {}) {
+    checkTaskOptions(options);
+    this.store = options.store ?? memoryTaskStore();
+    this.maxTtl = options.maxTtl ?? 3_600_000;
+    this.defaultTtl = Math.min(options.defaultTtl ?? 600_000, this.maxTtl);
+    this.pollInterval = options.pollInterval ?? 1_000;
+    this.maxRunning = options.maxRunning ?? 100;
+  }
+
+  /** Whether the store can list (2025-11-25 `tasks/list`). */
+  get listable(): boolean {
+    return typeof this.store.list === "function";
+  }
+
+  /** Tasks running in this process. */
+  get running(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Creates a task for the request of `ctx` and starts `run` in it. Resolves, once the record is
+   * saved (a `tasks/get` then finds it), with the record as it was created.
+   */
+  async start(ctx: Context, requestedTtl: unknown, run: (ctx: Context) => unknown): Promise<TaskRecord> {
+    const modern = ctx.protocolVersion !== "2025-11-25";
+    if (
+      requestedTtl !== undefined && requestedTtl !== null && !(typeof requestedTtl === "number" && requestedTtl >= 0)
+    ) {
+      throw invalid(`task.ttl must be a number of milliseconds, not ${describe(requestedTtl)}`);
+    }
+    const ttl = typeof requestedTtl === "number" ? Math.min(Math.max(1, requestedTtl), this.maxTtl) : this.defaultTtl;
+    const owner = principalOf(ctx.auth);
+    const counter = owner || (modern ? "" : `session ${ctx.session.id}`);
+    const running = this.#running.get(counter) ?? 0;
+    if (running >= this.maxRunning) {
+      throw new McpError(
+        ErrorCode.ServerBusy,
+        `Too many unfinished tasks (at most ${this.maxRunning}); wait for one to finish, or cancel one`,
+      );
+    }
+    const now = Date.now();
+    const record: TaskRecord = {
+      taskId: taskId(this.server),
+      status: "working",
+      createdAt: iso(now),
+      lastUpdatedAt: iso(now),
+      ttl,
+      pollInterval: this.pollInterval,
+      owner,
+      era: modern ? "2026-07-28" : "2025-11-25",
+    };
+    if (!owner && !modern) record.session = ctx.session.id;
+    await this.store.set({ ...record }, ttl);
+    let end!: () => void;
+    const done = new Promise<void>((r) => (end = r));
+    const live: Live = {
+      record,
+      controller: new AbortController(),
+      ctx: undefined as unknown as Context,
+      done,
+      end,
+      resultRequests: [],
+      riders: [],
+      open: 0,
+      answers: new Map(),
+      nextKey: 0,
+      counter,
+    };
+    (live as { ctx: Context }).ctx = (ctx as TaskAware).forTask?.(live, this) ?? new TaskContext(ctx, live, this);
+    this.#live.set(record.taskId, live);
+    this.#running.set(counter, running + 1);
+    live.timer = later(() => void this.#expire(live), ttl);
+    const created = { ...record };
+    void this.#run(live, run);
+    return created;
+  }
+
+  async #run(live: Live, run: (ctx: Context) => unknown): Promise<void> {
+    let result: Record<string, unknown> | undefined;
+    let error: JsonRpcErrorObject | undefined;
+    try {
+      const out = await run(live.ctx);
+      // Routes may answer with an already serialized result.
+      result = typeof out === "string" ? JSON.parse(out) : out as Record<string, unknown>;
+    } catch (e) {
+      error = toErrorObject(e);
+    }
+    if (FINAL.has(live.record.status)) return; // cancelled or expired meanwhile
+    if (error) {
+      await this.#finish(live, "failed", { error, statusMessage: error.message });
+    } else if (result?.isError === true && live.record.era === "2025-11-25") {
+      // 2025-11-25 counts a tool error as a failure; the extension keeps "failed" for protocol errors.
+      await this.#finish(live, "failed", { result, statusMessage: "The tool reported an error" });
+    } else {
+      await this.#finish(live, "completed", { result });
+    }
+  }
+
+  async #finish(live: Live, status: TaskStatus, fields: Partial<TaskRecord>): Promise<void> {
+    if (FINAL.has(live.record.status)) return;
+    if (live.timer !== undefined) clearTimeout(live.timer);
+    this.#live.delete(live.record.taskId);
+    const n = (this.#running.get(live.counter) ?? 1) - 1;
+    if (n > 0) this.#running.set(live.counter, n);
+    else this.#running.delete(live.counter);
+    const r = { ...live.record, ...fields, status };
+    delete r.inputRequests;
+    await this.#save(live, r);
+    live.end();
+  }
+
+  async #expire(live: Live): Promise<void> {
+    live.controller.abort(new McpError(ErrorCode.RequestTimeout, "The task's time to live ran out"));
+    await this.#finish(live, "failed", {
+      error: { code: ErrorCode.RequestTimeout, message: "Task has expired" },
+      statusMessage: "Task has expired",
+    }).catch(() => {});
+    await this.store.delete(live.record.taskId);
+  }
+
+  /** Saves a new state of a live task and tells its client (2025-11-25 status notifications). */
+  async #save(live: Live, record: TaskRecord): Promise<void> {
+    record.lastUpdatedAt = iso(Date.now());
+    live.record = record;
+    const left = Date.parse(record.createdAt) + record.ttl - Date.now();
+    try {
+      await this.store.set({ ...record }, Math.max(1, left));
+    } catch (err) {
+      console.error(`MCP tasks: could not save task ${record.taskId}:`, err);
+    }
+    const session = live.ctx.session;
+    if (record.era === "2025-11-25" && !session.isClosed) {
+      session.notify("notifications/tasks/status", wireTask(record));
+    }
+  }
+
+  async #status(live: Live, status: TaskStatus, fields: Partial<TaskRecord> = {}): Promise<void> {
+    if (FINAL.has(live.record.status)) return;
+    await this.#save(live, { ...live.record, ...fields, status });
+  }
+
+  /** The record of task `id` for the requester of `ctx`; another principal's task is not found. */
+  async find(id: unknown, ctx: Context): Promise<TaskRecord> {
+    if (typeof id !== "string") throw invalid("taskId must be a string");
+    const record = this.#live.get(id)?.record ?? await this.store.get(id);
+    if (!record || record.owner !== principalOf(ctx.auth)) throw notFound(id);
+    return record;
+  }
+
+  /** 2025-11-25 `tasks/result`: the method's answer once the task is final, waiting for it if need be. */
+  async result(id: unknown, ctx: Context): Promise<Record<string, unknown>> {
+    let record = await this.find(id, ctx);
+    const live = this.#live.get(record.taskId);
+    if (live) {
+      live.resultRequests.push(ctx.requestId);
+      for (const ride of live.riders.splice(0)) ride(ctx.requestId);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const signal = ctx.signal;
+          if (signal.aborted) return reject(signal.reason);
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          live.done.then(resolve);
+        });
+      } finally {
+        live.resultRequests.splice(live.resultRequests.indexOf(ctx.requestId), 1);
+      }
+      record = live.record;
+    }
+    // Run by another instance of a cluster: its record, in the shared store, tells when it ends.
+    while (!live && !FINAL.has(record.status) && this.#elsewhere(record)) {
+      await this.#pause(record.pollInterval, ctx.signal);
+      record = await this.find(record.taskId, ctx);
+    }
+    if (!FINAL.has(record.status)) {
+      throw new McpError(ErrorCode.InternalError, `Task ${record.taskId} is not running: its server restarted`);
+    }
+    if (record.result) {
+      const meta = isRecord(record.result._meta) ? record.result._meta : {};
+      return { ...record.result, _meta: { ...meta, [RELATED_TASK]: { taskId: record.taskId } } };
+    }
+    const e = record.error ?? { code: ErrorCode.InternalError, message: `Task ${record.taskId} ${record.status}` };
+    throw new McpError(e.code, e.message, e.data);
+  }
+
+  /** 2025-11-25 `tasks/list`: the requester's tasks, one page. */
+  async list(cursor: unknown, ctx: Context): Promise<Record<string, unknown>> {
+    if (!this.store.list) throw new McpError(ErrorCode.MethodNotFound, "Method not found: tasks/list");
+    const owner = principalOf(ctx.auth);
+    const all = await this.store.list(owner, owner ? undefined : ctx.session.id);
+    const offset = decodeCursor("tasks", cursor);
+    const size = this.server.options.pageSize;
+    const res: Record<string, unknown> = { tasks: all.slice(offset, offset + size).map(wireTask) };
+    if (offset + size < all.length) res.nextCursor = encodeCursor("tasks", offset + size);
+    return res;
+  }
+
+  /**
+   * `tasks/cancel`: aborts the handler and marks the task cancelled. A final task is refused under
+   * 2025-11-25; the extension only asks for an acknowledgement.
+   */
+  async cancel(id: unknown, ctx: Context, refuseFinal: boolean): Promise<TaskRecord> {
+    const record = await this.find(id, ctx);
+    if (FINAL.has(record.status)) {
+      if (!refuseFinal) return record;
+      throw invalid(`Cannot cancel task: already in terminal status '${record.status}'`);
+    }
+    const live = this.#live.get(record.taskId);
+    const error = { code: ErrorCode.InvalidRequest, message: `Task ${record.taskId} was cancelled` };
+    const fields = { error, statusMessage: "The task was cancelled by request." };
+    if (!live) {
+      // Run by another instance (told over the bus), or by none since a restart: the record says cancelled now.
+      const r = { ...record, ...fields, status: "cancelled" as const, lastUpdatedAt: iso(Date.now()) };
+      await this.store.set(r, Math.max(1, Date.parse(r.createdAt) + r.ttl - Date.now()));
+      this.#tell(record, { op: "cancel" });
+      return r;
+    }
+    live.controller.abort(new DOMException("The task was cancelled", "AbortError"));
+    await this.#finish(live, "cancelled", fields);
+    return live.record;
+  }
+
+  /** 2026-07-28 `tasks/update`: hands the answers to the questions still open; others are ignored. */
+  async update(id: unknown, responses: unknown, ctx: Context): Promise<void> {
+    if (!isRecord(responses)) throw invalid("tasks/update needs an inputResponses object");
+    const record = await this.find(id, ctx);
+    const live = this.#live.get(record.taskId);
+    // Final, nothing waits for answers any more; or run by another instance, which the bus tells.
+    if (!live) return void (FINAL.has(record.status) || this.#tell(record, { op: "update", responses }));
+    await this.#answer(live, responses);
+  }
+
+  async #answer(live: Live, responses: Record<string, unknown>): Promise<void> {
+    for (const [key, value] of Object.entries(responses)) {
+      const answer = live.answers.get(key);
+      if (!answer || !isRecord(value)) continue;
+      live.answers.delete(key);
+      live.open--;
+      answer(value);
+    }
+    const asked = { ...live.record.inputRequests };
+    for (const key of Object.keys(asked)) if (!live.answers.has(key)) delete asked[key];
+    await this.#status(live, live.open ? "input_required" : "working", { inputRequests: asked });
+  }
+
+  /** Whether another instance of the cluster runs the task. */
+  #elsewhere(record: TaskRecord): boolean {
+    const node = clusterOf(this.server);
+    const owner = ownerOf(record.taskId);
+    return !!node && !!owner && owner !== node.id;
+  }
+
+  /** Hands a tasks/update or tasks/cancel to the instance that runs the task, if that is another. */
+  #tell(record: TaskRecord, msg: Record<string, unknown>): void {
+    const owner = ownerOf(record.taskId);
+    if (!owner || !this.#elsewhere(record)) return;
+    clusterOf(this.server)!.sendTo(owner, { t: "task", id: record.taskId, ...msg })?.catch?.(() => {});
+  }
+
+  /**
+   * A tasks/update or tasks/cancel handed over by another instance, which found the task in the
+   * shared store and checked the requester against it.
+   */
+  receive(m: Record<string, unknown>): void {
+    const live = typeof m.id === "string" ? this.#live.get(m.id) : undefined;
+    if (!live) return;
+    if (m.op === "update" && isRecord(m.responses)) void this.#answer(live, m.responses);
+    else if (m.op === "cancel") {
+      live.controller.abort(new DOMException("The task was cancelled", "AbortError"));
+      void this.#finish(live, "cancelled", {
+        error: { code: ErrorCode.InvalidRequest, message: `Task ${live.record.taskId} was cancelled` },
+        statusMessage: "The task was cancelled by request.",
+      });
+    }
+  }
+
+  #pause(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+    });
+  }
+
+  /** 2026-07-28: a question to the client, surfaced in the task's `inputRequests` until answered. */
+  ask(live: Live, method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const signal = live.controller.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const key = `input-${live.nextKey++}`; // never reused within the task
+    const answered = new Promise<Record<string, unknown>>((resolve, reject) => {
+      live.answers.set(key, resolve);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    live.open++;
+    const inputRequests = { ...live.record.inputRequests, [key]: { method, params } };
+    return this.#status(live, "input_required", { inputRequests }).then(() => answered);
+  }
+
+  /**
+   * 2025-11-25: a request to the client from a task. The task shows `input_required` while it is
+   * open; the request goes out on the stream of a waiting `tasks/result` (the client calls one when
+   * it sees that status), so that over HTTP it reaches the client.
+   */
+  async input<T>(live: Live, send: (relatedTo: RequestId) => Promise<T>): Promise<T> {
+    live.open++;
+    try {
+      await this.#status(live, "input_required");
+      const signal = live.controller.signal;
+      const relatedTo = live.resultRequests.at(-1) ?? await new Promise<RequestId>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        live.riders.push(resolve);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+      return await send(relatedTo);
+    } finally {
+      if (--live.open === 0) await this.#status(live, "working");
+    }
+  }
+}
+
+/** The handler context of a 2025-11-25 task: the task's signal, and requests to the client that ride on tasks/result. */
+export class TaskContext extends Context {
+  readonly #live: Live;
+  readonly #tasks: TaskManager;
+  #last = -Infinity;
+
+  constructor(origin: Context, live: Live, tasks: TaskManager) {
+    const msg: JsonRpcRequest = {
+      jsonrpc: "2.0",
+      id: origin.requestId,
+      method: origin.method,
+      params: origin.meta ? { _meta: origin.meta } : undefined,
+    };
+    super(origin.session, msg);
+    this.#live = live;
+    this.#tasks = tasks;
+  }
+
+  /** The task's id. */
+  get taskId(): string {
+    return this.#live.record.taskId;
+  }
+
+  /** Aborted by `tasks/cancel` or when the task's time to live runs out; not by the connection closing. */
+  override get signal(): AbortSignal {
+    return this.#live.controller.signal;
+  }
+
+  #meta(): Record<string, unknown> {
+    return { [RELATED_TASK]: { taskId: this.taskId } };
+  }
+
+  override progress(progress: number, total?: number, message?: string): void {
+    const token = this.progressToken;
+    if (token === undefined || FINAL.has(this.#live.record.status)) return;
+    if (!(progress > this.#last)) {
+      throw new RangeError(`progress must increase with every report (${progress} after ${this.#last})`);
+    }
+    this.#last = progress;
+    const params: Record<string, unknown> = { progressToken: token, progress, _meta: this.#meta() };
+    if (total !== undefined) params.total = total;
+    if (message !== undefined) params.message = message;
+    this.session.notify("notifications/progress", params);
+  }
+
+  override log(level: LoggingLevel, data: unknown, logger?: string): void {
+    const rank = levelRank(level);
+    if (rank < 0) throw new RangeError(`unknown log level "${level}"`);
+    const s = this.session;
+    if (!s.ready || rank < levelRank(s.logLevel)) return;
+    const params: Record<string, unknown> = logger === undefined ? { level, data } : { level, logger, data };
+    params._meta = this.#meta();
+    s.notify("notifications/message", params);
+  }
+
+  #options(relatedTo: RequestId, options?: ClientRequestOptions): ClientRequestOptions {
+    return { ...options, signal: this.signal, relatedTo, _meta: { ...options?._meta, ...this.#meta() } };
+  }
+
+  override sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
+    return this.#tasks.input(this.#live, (rel) => this.session.sample(params, this.#options(rel, options)));
+  }
+
+  override elicit<S extends StandardSchemaV1>(
+    message: string,
+    schema: S,
+    options?: ClientRequestOptions,
+  ): Promise<ElicitResult<InferOutput<S>>> {
+    return this.#tasks.input(this.#live, (rel) => this.session.elicit(message, schema, this.#options(rel, options)));
+  }
+
+  override listRoots(options?: ClientRequestOptions): Promise<Root[]> {
+    return this.#tasks.input(this.#live, (rel) => this.session.listRoots(this.#options(rel, options)));
+  }
+}
