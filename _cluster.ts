@@ -1,6 +1,6 @@
 // One instance's side of a cluster (cluster.ts): its heartbeats and the bus's health, server-wide
 // notifications relayed to and from the other instances, and the HTTP endpoints that serve requests
-// forwarded from them (_cluster_forward.ts).
+// forwarded from them (_cluster_forward.ts), and task updates and cancellations for the tasks it runs.
 //
 // Forwarding rather than shared session state: a session's in-flight handlers, its server→client
 // requests and its event log live in the owner's memory, so the owner serves every request of the
@@ -12,6 +12,7 @@ import type { McpServer } from "./server.ts";
 import type { Fanout, Notice } from "./_fanout.ts";
 import { type Bus, type Endpoint, Forwarder } from "./_cluster_forward.ts";
 import { errorText } from "./_util.ts";
+import { tasksOf } from "./_tasks.ts";
 
 const nodes = new WeakMap<McpServer, ClusterNode>();
 // A transport carries one server's messages: a second server on it would take its subscriptions over.
@@ -35,6 +36,7 @@ export class ClusterNode implements Bus {
   readonly id: string;
   readonly heartbeat: number;
   #transport: ClusterTransport;
+  #server: McpServer;
   #fanout: Fanout;
   #log: (message: string) => void;
   // Topics are per server name, so that two servers on one bus stay apart.
@@ -71,6 +73,7 @@ export class ClusterNode implements Bus {
     this.id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
     this.heartbeat = Math.max(10, transport.heartbeat ?? 1000);
     this.#transport = transport;
+    this.#server = server;
     this.#fanout = fanout;
     this.#log = transport.log ?? ((m) => console.error(m));
     this.#name = server.options.name;
@@ -255,6 +258,8 @@ export class ClusterNode implements Bus {
       case "log":
       case "changed":
         return this.#fanout.deliver(m as unknown as Notice);
+      case "task":
+        return tasksOf(this.#server).receive(m);
       default:
         return this.#forwarder.receive(from, m);
     }

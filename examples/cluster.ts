@@ -10,7 +10,8 @@
  * Give both the same PORT to run them on one port (`reusePort`). Reads
  * REDIS_URL (default redis://127.0.0.1:6379), PORT (default 8080), HOST
  * (default 127.0.0.1) and STATE_SECRET (2026-07-28 request states; the
- * same on every instance). Tests import {@linkcode createBoard} and
+ * same on every instance). `digest_board` may run as a task: its record is
+ * kept in Redis, so any instance answers `tasks/get`. Tests import {@linkcode createBoard} and
  * {@linkcode connectRedis}.
  */
 import { z } from "zod";
@@ -18,9 +19,12 @@ import {
   type ClusterTransport,
   McpServer,
   redisCluster,
+  type RedisKeys,
   type RedisPublisher,
   type RedisSubscriber,
+  redisTaskStore,
   serve,
+  type TaskStore,
 } from "../mod.ts";
 
 /** Where the notes live: a Redis list. */
@@ -31,9 +35,13 @@ export interface NoteStore {
   list(): Promise<string[]>;
 }
 
-/** The board: `post_note` appends a note and tells every subscriber of `notes://board`. */
+/**
+ * The board: `post_note` appends a note and tells every subscriber of
+ * `notes://board`; `digest_board` summarizes it slowly, as a task if the
+ * client likes.
+ */
 export function createBoard(
-  options: { cluster?: ClusterTransport; store: NoteStore; stateSecret?: string },
+  options: { cluster?: ClusterTransport; store: NoteStore; stateSecret?: string; taskStore?: TaskStore },
 ): McpServer {
   const server = new McpServer({
     name: "notes-board",
@@ -41,6 +49,19 @@ export function createBoard(
     instructions: "A board of short notes shared by everyone connected. Post with post_note; read notes://board.",
     cluster: options.cluster,
     stateSecret: options.stateSecret,
+    tasks: { store: options.taskStore },
+  });
+
+  server.tool("digest_board", {
+    description: "Count the notes on the board after a while (long work, stopped by cancellation)",
+    input: z.object({ ms: z.number().int().min(0).max(600_000).default(1000).describe("How long the work takes") }),
+    task: "optional",
+  }, async ({ ms }, ctx) => {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      ctx.signal.addEventListener("abort", () => (clearTimeout(t), reject(ctx.signal.reason)), { once: true });
+    });
+    return `${(await options.store.list()).length} notes on the board`;
   });
 
   server.tool("post_note", {
@@ -74,7 +95,7 @@ const KEY = "notes:board";
  */
 export async function connectRedis(
   url: string,
-): Promise<{ publisher: RedisPublisher; subscriber: RedisSubscriber; store: NoteStore }> {
+): Promise<{ publisher: RedisPublisher & RedisKeys; subscriber: RedisSubscriber; store: NoteStore }> {
   // deno-lint-ignore no-explicit-any
   const Bun = (globalThis as any).Bun;
   if (Bun?.RedisClient) {
@@ -116,6 +137,7 @@ if (import.meta.main) {
     cluster: redisCluster({ publisher, subscriber }),
     store,
     stateSecret: env("STATE_SECRET"),
+    taskStore: redisTaskStore({ client: publisher }),
   });
   const handle = serve(server, { port: Number(env("PORT") ?? 8080), hostname: env("HOST"), reusePort: true });
   console.log(`Notes board listening on ${handle.url} (WebSocket) and ${handle.httpUrl} (Streamable HTTP)`);

@@ -75,6 +75,9 @@ async function startInstance(
   };
 }
 
+/** A short wait between two polls of a task's status. */
+const pause = () => new Promise((r) => setTimeout(r, 20));
+
 const text = (r: { content?: { type: string; text?: string }[] }) => r.content?.[0]?.text;
 
 /** Waits for the next notification `method` on `client`, `what` naming it in a failure. */
@@ -293,6 +296,64 @@ describe("cluster over Redis", { skip }, () => {
       }, headers),
     );
     assert.deepEqual(second.result.content, [{ type: "text", text: "Hello, Ada, from B" }]);
+  });
+
+  test("a 2026-07-28 task run by a Deno instance is polled, answered and cancelled through a Bun instance", async () => {
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": V,
+      "io.modelcontextprotocol/clientCapabilities": {
+        elicitation: { form: {} },
+        extensions: { "io.modelcontextprotocol/tasks": {} },
+      },
+    };
+    let id = 0;
+    const rpc = async (i: Instance, method: string, params: Record<string, unknown>) => {
+      const res = await postJson(i.http, { id: ++id, method, params: { ...params, _meta: meta } }, {
+        "mcp-protocol-version": V,
+        "mcp-method": method,
+      });
+      const body = await res.text();
+      const msgs = res.headers.get("content-type")?.startsWith("text/event-stream")
+        ? sseMessages(body)
+        : [JSON.parse(body)];
+      const answer = msgs.find((m) => m.id === id)!;
+      assert.equal(answer.error, undefined, `${method} on ${i.name}: ${JSON.stringify(answer.error)}`);
+      return answer.result;
+    };
+    // The task runs on A, its record is in Redis, and B answers for it.
+    const created = await rpc(a, "tools/call", { name: "greet_task", arguments: {} });
+    assert.equal(created.resultType, "task");
+    assert.ok(created.taskId.startsWith(`${created.taskId.slice(0, 12)}.`), "the id names the instance that runs it");
+    let task = await rpc(b, "tasks/get", { taskId: created.taskId });
+    while (task.status === "working") {
+      await pause();
+      task = await rpc(b, "tasks/get", { taskId: created.taskId });
+    }
+    assert.equal(task.status, "input_required");
+    const [key] = Object.keys(task.inputRequests);
+    assert.equal(task.inputRequests[key].method, "elicitation/create");
+    await rpc(b, "tasks/update", {
+      taskId: created.taskId,
+      inputResponses: { [key]: { action: "accept", content: { name: "Ada" } } },
+    });
+    while (task.status !== "completed") {
+      await pause();
+      task = await rpc(c, "tasks/get", { taskId: created.taskId });
+      assert.ok(task.status === "input_required" || task.status === "completed", JSON.stringify(task));
+    }
+    assert.deepEqual(task.result.content, [{ type: "text", text: "Hello, Ada, from A" }]);
+
+    // Cancelled through B, the handler on A stops: its task never completes, and stays cancelled.
+    const slow = await rpc(a, "tools/call", { name: "digest_board", arguments: { ms: 600_000 } });
+    assert.equal(slow.resultType, "task");
+    assert.equal((await rpc(b, "tasks/cancel", { taskId: slow.taskId })).resultType, "complete");
+    // A answers from its own copy while the task runs there: "cancelled" from A means the bus told it.
+    const deadline = Date.now() + 10_000;
+    while ((await rpc(a, "tasks/get", { taskId: slow.taskId })).status !== "cancelled") {
+      assert.ok(Date.now() < deadline, "A heard the cancellation");
+      await pause();
+    }
+    assert.equal((await rpc(c, "tasks/get", { taskId: slow.taskId })).status, "cancelled");
   });
 
   test("an HTTP client whose every request goes to another instance completes a session (official SDK client)", async () => {

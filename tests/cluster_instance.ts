@@ -2,7 +2,7 @@
 // same Redis, plus tools that raise each kind of server-wide notification and ask the client things.
 // Env: REDIS_URL, PORT, HEARTBEAT (ms), NAME (reported by whoami). Prints "listening <port>".
 import { z } from "zod";
-import { redisCluster, serve } from "../mod.ts";
+import { redisCluster, redisTaskStore, serve } from "../mod.ts";
 import { connectRedis, createBoard } from "../examples/cluster.ts";
 import { clusterOf } from "../_cluster.ts";
 
@@ -19,7 +19,12 @@ const cluster = redisCluster({
   prefix: "test",
   log: (m) => (reported = true, console.error(m)),
 });
-const server = createBoard({ cluster, store, stateSecret: "a shared secret of the test cluster" });
+const server = createBoard({
+  cluster,
+  store,
+  stateSecret: "a shared secret of the test cluster",
+  taskStore: redisTaskStore({ client: publisher, prefix: "test:task:" }),
+});
 
 server.tool("whoami", {}, () => `${name} ${rt.Deno ? "deno" : "bun"} ${rt.Deno?.pid ?? rt.process.pid}`);
 server.tool("touch", { input: z.object({ uri: z.string() }) }, ({ uri }) => {
@@ -40,6 +45,10 @@ server.tool("ask", {}, async (_args, ctx) => {
   return `${name} heard: ${content.text ?? content.type}`;
 });
 server.tool("greet", {}, async (_args, ctx) => {
+  const a = await ctx.elicit("Your name?", z.object({ name: z.string() }));
+  return a.action === "accept" ? `Hello, ${a.content.name}, from ${name}` : a.action;
+});
+server.tool("greet_task", { task: "required" }, async (_args, ctx) => {
   const a = await ctx.elicit("Your name?", z.object({ name: z.string() }));
   return a.action === "accept" ? `Hello, ${a.content.name}, from ${name}` : a.action;
 });
