@@ -16,7 +16,7 @@ import type {
 } from "./types.ts";
 import type { StandardSchemaV1 } from "./types.ts";
 import { Context } from "./context.ts";
-import type { ClientRequestOptions } from "./session.ts";
+import type { ClientRequestOptions, Session } from "./session.ts";
 import type { McpServer } from "./server.ts";
 import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "./tasks.ts";
 import { toErrorObject } from "./_results.ts";
@@ -40,8 +40,8 @@ export interface Live {
   readonly done: Promise<void>;
   end: () => void;
   /** 2025-11-25: tasks/result requests waiting on it, newest last; requests to the client ride on one. */
-  readonly resultRequests: RequestId[];
-  readonly riders: ((id: RequestId) => void)[];
+  readonly resultRequests: Ride[];
+  readonly riders: ((ride: Ride) => void)[];
   /** Requests to the client (2025-11-25) or keys (2026-07-28) still unanswered. */
   open: number;
   /** 2026-07-28: answer callbacks by input key. */
@@ -50,6 +50,12 @@ export interface Live {
   timer?: ReturnType<typeof setTimeout>;
   /** The principal, or for unauthenticated session clients the session: whose running tasks count. */
   readonly counter: string;
+}
+
+/** A waiting tasks/result: the session it came on (maybe not the task's own, which may be gone) and its id. */
+interface Ride {
+  session: Session;
+  id: RequestId;
 }
 
 /** A context that can make its own kind of task context (2026-07-28's does). */
@@ -70,6 +76,12 @@ function taskId(server: McpServer): string {
 }
 
 const managers = new WeakMap<McpServer, TaskManager>();
+
+function unref(timer: unknown): void {
+  const t = timer as { unref?: () => void } | undefined;
+  if (typeof t?.unref === "function") t.unref();
+  else if (timer !== undefined) (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
+}
 
 /** The server's task manager, made on first use. */
 export function tasksOf(server: McpServer): TaskManager {
@@ -200,6 +212,7 @@ export class TaskManager {
     this.#live.set(record.taskId, live);
     this.#running.set(counter, running + 1);
     live.timer = later(() => void this.#expire(live), ttl);
+    unref(live.timer); // a task's time to live alone does not keep a process up
     const created = { ...record };
     void this.#run(live, run);
     return created;
@@ -282,8 +295,9 @@ export class TaskManager {
     let record = await this.find(id, ctx);
     const live = this.#live.get(record.taskId);
     if (live) {
-      live.resultRequests.push(ctx.requestId);
-      for (const ride of live.riders.splice(0)) ride(ctx.requestId);
+      const me: Ride = { session: ctx.session, id: ctx.requestId };
+      live.resultRequests.push(me);
+      for (const ride of live.riders.splice(0)) ride(me);
       try {
         await new Promise<void>((resolve, reject) => {
           const signal = ctx.signal;
@@ -292,7 +306,7 @@ export class TaskManager {
           live.done.then(resolve);
         });
       } finally {
-        live.resultRequests.splice(live.resultRequests.indexOf(ctx.requestId), 1);
+        live.resultRequests.splice(live.resultRequests.indexOf(me), 1);
       }
       record = live.record;
     }
@@ -430,17 +444,17 @@ export class TaskManager {
    * open; the request goes out on the stream of a waiting `tasks/result` (the client calls one when
    * it sees that status), so that over HTTP it reaches the client.
    */
-  async input<T>(live: Live, send: (relatedTo: RequestId) => Promise<T>): Promise<T> {
+  async input<T>(live: Live, send: (ride: Ride) => Promise<T>): Promise<T> {
     live.open++;
     try {
       await this.#status(live, "input_required");
       const signal = live.controller.signal;
-      const relatedTo = live.resultRequests.at(-1) ?? await new Promise<RequestId>((resolve, reject) => {
+      const ride = live.resultRequests.at(-1) ?? await new Promise<Ride>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
         live.riders.push(resolve);
         signal.addEventListener("abort", () => reject(signal.reason), { once: true });
       });
-      return await send(relatedTo);
+      return await send(ride);
     } finally {
       if (--live.open === 0) await this.#status(live, "working");
     }
@@ -489,25 +503,33 @@ export class TaskContext extends Context {
     const params: Record<string, unknown> = { progressToken: token, progress, _meta: this.#meta() };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
-    this.session.notify("notifications/progress", params);
+    this.#notify("notifications/progress", params);
+  }
+
+  // On the stream of a waiting tasks/result if there is one, else as the session's own (an HTTP client's GET stream).
+  #notify(method: string, params: Record<string, unknown>): void {
+    const ride = this.#live.resultRequests.at(-1);
+    if (ride) ride.session.notify(method, params, ride.id);
+    else this.session.notify(method, params);
   }
 
   override log(level: LoggingLevel, data: unknown, logger?: string): void {
     const rank = levelRank(level);
     if (rank < 0) throw new RangeError(`unknown log level "${level}"`);
-    const s = this.session;
+    const s = this.#live.resultRequests.at(-1)?.session ?? this.session;
     if (!s.ready || rank < levelRank(s.logLevel)) return;
     const params: Record<string, unknown> = logger === undefined ? { level, data } : { level, logger, data };
     params._meta = this.#meta();
-    s.notify("notifications/message", params);
+    this.#notify("notifications/message", params);
   }
 
-  #options(relatedTo: RequestId, options?: ClientRequestOptions): ClientRequestOptions {
-    return { ...options, signal: this.signal, relatedTo, _meta: { ...options?._meta, ...this.#meta() } };
+  #options(ride: Ride, options?: ClientRequestOptions): ClientRequestOptions {
+    return { ...options, signal: this.signal, relatedTo: ride.id, _meta: { ...options?._meta, ...this.#meta() } };
   }
 
+  // Requests to the client go on the session of the waiting tasks/result: the task's own may have closed.
   override sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
-    return this.#tasks.input(this.#live, (rel) => this.session.sample(params, this.#options(rel, options)));
+    return this.#tasks.input(this.#live, (ride) => ride.session.sample(params, this.#options(ride, options)));
   }
 
   override elicit<S extends StandardSchemaV1>(
@@ -515,10 +537,13 @@ export class TaskContext extends Context {
     schema: S,
     options?: ClientRequestOptions,
   ): Promise<ElicitResult<InferOutput<S>>> {
-    return this.#tasks.input(this.#live, (rel) => this.session.elicit(message, schema, this.#options(rel, options)));
+    return this.#tasks.input(
+      this.#live,
+      (ride) => ride.session.elicit(message, schema, this.#options(ride, options)),
+    );
   }
 
   override listRoots(options?: ClientRequestOptions): Promise<Root[]> {
-    return this.#tasks.input(this.#live, (rel) => this.session.listRoots(this.#options(rel, options)));
+    return this.#tasks.input(this.#live, (ride) => ride.session.listRoots(this.#options(ride, options)));
   }
 }

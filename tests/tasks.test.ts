@@ -250,6 +250,20 @@ describe("tasks, 2025-11-25, over WebSocket", () => {
     await second.close();
   });
 
+  test("a question asked after the task's connection closed goes to the connection waiting on tasks/result", async () => {
+    const first = await RawClient.ready(h.url, { elicitation: { form: {} } });
+    const { taskId } = ok(await first.request("tools/call", { name: "greet", arguments: {}, task: {} })).task;
+    await first.notification("notifications/tasks/status"); // input_required: the question waits for a tasks/result
+    await first.close();
+    const second = await RawClient.ready(h.url, { elicitation: { form: {} } });
+    second.send({ jsonrpc: "2.0", id: "late", method: "tasks/result", params: { taskId } });
+    const q = await second.next((f) => f.method === "elicitation/create");
+    assert.deepEqual((q.params!._meta as Record<string, unknown>)[RELATED], { taskId });
+    second.send({ jsonrpc: "2.0", id: q.id, result: { action: "accept", content: { name: "Cy" } } });
+    assert.deepEqual(ok(await second.next((f) => f.id === "late")).content, [{ type: "text", text: "Hello, Cy!" }]);
+    await second.close();
+  });
+
   test("protocol 2025-06-18 has no tasks: params.task is ignored and tasks/* do not exist", async () => {
     const old = await RawClient.ready(h.url, {}, "2025-06-18");
     const res = ok(await old.request("tools/call", { name: "must", arguments: {}, task: {} }));
