@@ -102,25 +102,25 @@ export function checkTaskOptions(options: TaskOptions | undefined): void {
   }
 }
 
-/** The 2025-11-25 wire shape of a task. */
-export function wireTask(r: TaskRecord): Record<string, unknown> {
+// The eras name two fields differently: ttl and pollInterval became ttlMs and pollIntervalMs.
+function wire(r: TaskRecord, ttl: string, poll: string): Record<string, unknown> {
   const t: Record<string, unknown> = { taskId: r.taskId, status: r.status };
   if (r.statusMessage !== undefined) t.statusMessage = r.statusMessage;
   t.createdAt = r.createdAt;
   t.lastUpdatedAt = r.lastUpdatedAt;
-  t.ttl = r.ttl;
-  t.pollInterval = r.pollInterval;
+  t[ttl] = r.ttl;
+  t[poll] = r.pollInterval;
   return t;
+}
+
+/** The 2025-11-25 wire shape of a task. */
+export function wireTask(r: TaskRecord): Record<string, unknown> {
+  return wire(r, "ttl", "pollInterval");
 }
 
 /** The 2026-07-28 wire shape of a task; `detailed` adds the result, error or input requests of its status. */
 export function wireModernTask(r: TaskRecord, detailed: boolean): Record<string, unknown> {
-  const t: Record<string, unknown> = { taskId: r.taskId, status: r.status };
-  if (r.statusMessage !== undefined) t.statusMessage = r.statusMessage;
-  t.createdAt = r.createdAt;
-  t.lastUpdatedAt = r.lastUpdatedAt;
-  t.ttlMs = r.ttl;
-  t.pollIntervalMs = r.pollInterval;
+  const t = wire(r, "ttlMs", "pollIntervalMs");
   if (!detailed) return t;
   if (r.status === "completed" && r.result) t.result = r.result;
   else if (r.status === "failed") t.error = r.error ?? { code: ErrorCode.InternalError, message: "The task failed" };
