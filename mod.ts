@@ -94,6 +94,12 @@ export {
   type RequestId,
 } from "./jsonrpc.ts";
 export { UriTemplate } from "./uri_template.ts";
+export {
+  type ElicitUrlOptions,
+  type UrlElicitation,
+  UrlElicitationRequiredError,
+  type UrlElicitResult,
+} from "./url_elicitation.ts";
 export type { ClusterTransport } from "./cluster.ts";
 export { broadcastCluster, type BroadcastClusterOptions } from "./cluster_broadcast.ts";
 export { redisCluster, type RedisClusterOptions, type RedisPublisher, type RedisSubscriber } from "./cluster_redis.ts";
