@@ -111,6 +111,8 @@ export class Session {
   #draining = false;
   #idleWaiters: (() => void)[] = [];
   #advertised: Record<string, unknown> = {};
+  /** The request each URL elicitation started from (newest last, at most 1,024), to carry its completion. */
+  #elicitedFrom = new Map<string, RequestId>();
 
   /** @internal Use {@linkcode McpServer.connect}. */
   constructor(server: McpServer, channel: Channel, init: SessionInit) {
@@ -330,6 +332,11 @@ export class Session {
         "The client does not support URL elicitation (it did not declare the 'elicitation.url' capability)",
       );
     }
+    if (options?.relatedTo !== undefined) {
+      this.#elicitedFrom.delete(e.elicitationId);
+      this.#elicitedFrom.set(e.elicitationId, options.relatedTo);
+      if (this.#elicitedFrom.size > 1024) this.#elicitedFrom.delete(this.#elicitedFrom.keys().next().value!);
+    }
     const res = await this.request("elicitation/create", urlElicitParams(e, true), options);
     return { action: urlOutcome(res), elicitationId: e.elicitationId };
   }
@@ -338,8 +345,8 @@ export class Session {
    * Tells the client that the out-of-band interaction of a URL elicitation
    * has finished (`notifications/elicitation/complete`), typically from the
    * web route the user ended on. Over HTTP it goes on the stream of the
-   * request `relatedTo` while that request is open, else on the session's
-   * GET stream. Returns false, sending nothing, when this session cannot
+   * request that elicited it (or `relatedTo`) while that request is open,
+   * else on the session's GET stream. Returns false, sending nothing, when this session cannot
    * carry it: closed, before 2025-11-25, or a client without URL
    * elicitation (under 2026-07-28 the client learns by retrying).
    *
@@ -360,7 +367,9 @@ export class Session {
     if (this.#closed || !elicitationHasMode(this.protocolVersion) || !supportsUrlElicitation(this.clientCapabilities)) {
       return false;
     }
-    this.notify("notifications/elicitation/complete", { elicitationId }, options?.relatedTo);
+    const relatedTo = options?.relatedTo ?? this.#elicitedFrom.get(elicitationId);
+    this.#elicitedFrom.delete(elicitationId);
+    this.notify("notifications/elicitation/complete", { elicitationId }, relatedTo);
     return true;
   }
 

@@ -54,6 +54,30 @@ function sdkClient(caps: Record<string, unknown> = { elicitation: { url: {} } })
   return { client, asked, answer, completions, completed };
 }
 
+const RAW_INFO = { name: "raw-http", version: "1" };
+
+/** The JSON-RPC messages of an SSE response, one at a time. */
+function sseReader(res: Response): { next(): Promise<Frame> } {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return {
+    async next() {
+      for (;;) {
+        const i = buf.indexOf("\n\n");
+        if (i >= 0) {
+          const msgs = sseMessages(buf.slice(0, i + 2));
+          buf = buf.slice(i + 2);
+          if (msgs.length) return msgs[0];
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the stream ended");
+        buf += value;
+      }
+    },
+  };
+}
+
 type ToolResult = { content: { type: string; text: string }[]; isError?: boolean };
 const text = (r: ToolResult) => r.content[0].text;
 
@@ -167,7 +191,9 @@ for (const [name, make] of Object.entries(peers)) {
         assert.match(text(r), /does not support URL elicitation.*'elicitation\.url'/);
         assert.equal(form.asked.length, 0);
         // The error still passes (the handler chose to throw it), but the session has no completion to send.
-        const err = await form.client.callTool({ name: "files", arguments: { user: `bob-${name}` } }).catch((e: unknown) => e);
+        const err = await form.client.callTool({ name: "files", arguments: { user: `bob-${name}` } }).catch((
+          e: unknown,
+        ) => e);
         assert.equal(err.code, -32042);
         const visit = await form.client.callTool({
           name: "visit",
@@ -252,6 +278,54 @@ describe("URL elicitation: protocol versions and the error class", () => {
       () => new UrlElicitationRequiredError({ message: 1 as unknown as string, url: "https://a.example" }),
       /needs a message string/,
     );
+  });
+
+  test("over HTTP the completion goes on the stream of the call that elicited it, while that call is open", async () => {
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(h.httpUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+        body: JSON.stringify(body),
+      });
+    const init = await post({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: { elicitation: { url: {} } }, clientInfo: RAW_INFO },
+    });
+    await init.body?.cancel();
+    const session = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
+    (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, session)).body?.cancel();
+    // No GET stream is open: a completion sent there would wait for one, not reach this client now.
+    const call = await post({
+      jsonrpc: "2.0",
+      id: "wait-1",
+      method: "tools/call",
+      params: { name: "connect_and_wait", arguments: { user: "http-wait" } },
+    }, session);
+    assert.equal(call.headers.get("content-type"), "text/event-stream");
+    const events = sseReader(call);
+    const ask = await within(events.next(), 5000, "elicitation/create");
+    assert.equal(ask.method, "elicitation/create");
+    const id = ask.params!.elicitationId as string;
+    (await post({ jsonrpc: "2.0", id: ask.id, result: { action: "accept" } }, session)).body?.cancel();
+    const visit = await post({
+      jsonrpc: "2.0",
+      id: "visit-1",
+      method: "tools/call",
+      params: { name: "visit", arguments: { elicitationId: id } },
+    }, session);
+    await visit.body?.cancel();
+    const complete = await within(events.next(), 5000, "notifications/elicitation/complete");
+    assert.deepEqual(complete, {
+      jsonrpc: "2.0",
+      method: "notifications/elicitation/complete",
+      params: { elicitationId: id },
+    });
+    const result = await within(events.next(), 5000, "the call's result");
+    assert.equal(result.id, "wait-1");
+    assert.equal(result.result.content[0].text, "connected http-wait");
+    (await fetch(h.httpUrl, { method: "DELETE", headers: session })).body?.cancel();
   });
 
   test("elicitationComplete rejects an empty id", async () => {

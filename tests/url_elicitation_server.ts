@@ -5,7 +5,7 @@ import { McpServer, serveStdio, type Session, UrlElicitationRequiredError } from
 export function build(): McpServer {
   const server = new McpServer({ name: "url-elicitation", version: "1.0.0" });
   const connected = new Set<string>(); // users who finished on the "web page"
-  const waiting = new Map<string, { session: Session; user: string }>();
+  const waiting = new Map<string, { session: Session; user: string; visited?: () => void }>();
 
   server.tool("connect", {
     input: z.object({ url: z.string().optional(), id: z.string().optional(), message: z.string().optional() }),
@@ -31,6 +31,24 @@ export function build(): McpServer {
     });
   });
 
+  // Asks, then waits for the user to finish on the page.
+  server.tool("connect_and_wait", { input: z.object({ user: z.string() }) }, async ({ user }, ctx) => {
+    const elicitationId = crypto.randomUUID();
+    const visited = new Promise<void>((resolve) =>
+      waiting.set(elicitationId, { session: ctx.session, user, visited: resolve })
+    );
+    const r = await ctx.elicitUrl(
+      `Connect ${user}'s Example account`,
+      `https://accounts.example.com/connect?id=${elicitationId}`,
+      {
+        elicitationId,
+      },
+    );
+    if (r.action !== "accept") return r.action;
+    await visited;
+    return `connected ${user}`;
+  });
+
   // Stands in for the web route the user's browser ends on (a tool, so that a stdio child is reached too):
   // marks the user connected and tells the session that started the elicitation.
   server.tool("visit", { input: z.object({ elicitationId: z.string() }) }, ({ elicitationId }) => {
@@ -38,7 +56,9 @@ export function build(): McpServer {
     if (!w) throw new Error(`no elicitation ${elicitationId} is waiting`);
     waiting.delete(elicitationId);
     connected.add(w.user);
-    return String(w.session.elicitationComplete(elicitationId));
+    const sent = w.session.elicitationComplete(elicitationId);
+    w.visited?.();
+    return String(sent);
   });
   return server;
 }
