@@ -1,9 +1,9 @@
 /**
  * URL-mode elicitation: the server sends the user to a web page of its own
  * for what must not pass through the client (an API key, a third-party
- * OAuth consent, a payment). {@linkcode Context.elicitUrl} asks the client
+ * OAuth consent, a payment). `ctx.elicitUrl` asks the client
  * to open a URL; {@linkcode UrlElicitationRequiredError} refuses a request
- * until the user has been there; {@linkcode Session.elicitationComplete}
+ * until the user has been there; `session.elicitationComplete`
  * tells the client the page is done. Protocol 2025-11-25 and, through
  * `input_required`, 2026-07-28.
  *
@@ -11,8 +11,7 @@
  */
 
 import { ErrorCode, McpError } from "./jsonrpc.ts";
-import type { ClientRequestOptions, Session } from "./session.ts";
-import type { Context } from "./context.ts";
+import type { ClientRequestOptions } from "./session.ts";
 import { urlElicitation } from "./_elicitation.ts";
 
 /** One page the user must visit: why, where, and the id that names it in `notifications/elicitation/complete`. */
@@ -25,7 +24,7 @@ export interface UrlElicitation {
   elicitationId?: string;
 }
 
-/** Options of {@linkcode Context.elicitUrl}. */
+/** Options of `ctx.elicitUrl`. */
 export interface ElicitUrlOptions extends ClientRequestOptions {
   /** The elicitation's id (unique on this server); a random UUID when absent. */
   elicitationId?: string;
@@ -39,7 +38,7 @@ export interface ElicitUrlOptions extends ClientRequestOptions {
 export interface UrlElicitResult {
   /** Whether the user agreed to open the URL (`accept`), refused (`decline`) or dismissed the prompt (`cancel`). */
   action: "accept" | "decline" | "cancel";
-  /** The elicitation's id, to pass to {@linkcode Session.elicitationComplete}. */
+  /** The elicitation's id, to pass to `session.elicitationComplete`. */
   elicitationId: string;
 }
 
