@@ -38,7 +38,11 @@ export interface ElicitUrlOptions extends ClientRequestOptions {
 export interface UrlElicitResult {
   /** Whether the user agreed to open the URL (`accept`), refused (`decline`) or dismissed the prompt (`cancel`). */
   action: "accept" | "decline" | "cancel";
-  /** The elicitation's id, to pass to `session.elicitationComplete`. */
+  /**
+   * The elicitation's id, to pass to `session.elicitationComplete`. Under
+   * 2026-07-28 it is not sent (the protocol has none); pass your own
+   * `elicitationId` to keep the same one across a retry's rounds.
+   */
   elicitationId: string;
 }
 
