@@ -346,9 +346,9 @@ export class Session {
    * has finished (`notifications/elicitation/complete`), typically from the
    * web route the user ended on. Over HTTP it goes on the stream of the
    * request that elicited it (or `relatedTo`) while that request is open,
-   * else on the session's GET stream. Returns false, sending nothing, when this session cannot
-   * carry it: closed, before 2025-11-25, or a client without URL
-   * elicitation (under 2026-07-28 the client learns by retrying).
+   * else on the session's GET stream. Returns false, sending nothing, when
+   * this session cannot carry it: closed, before 2025-11-25, or a client
+   * without URL elicitation (under 2026-07-28 the client learns by retrying).
    *
    * @example
    * ```ts
