@@ -32,7 +32,7 @@ function thrown(e: unknown): CallToolResult {
 }
 
 // Errors a client must see as JSON-RPC errors even when a tool throws them.
-const PROTOCOL_ERRORS = new Set<number>([ErrorCode.MissingClientCapability, -32042]);
+const PROTOCOL_ERRORS = new Set<number>([ErrorCode.MissingClientCapability, ErrorCode.UrlElicitationRequired]);
 
 function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | string | PromiseLike<CallToolResult> {
   // The common case, text out and no output schema, is serialized here; responseFrame() takes it as it is.

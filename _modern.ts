@@ -21,7 +21,17 @@ import type { CacheHint, McpServer } from "./server.ts";
 import { fanoutOf, type SubscriptionFilter } from "./_fanout.ts";
 import type { Registry } from "./_registry.ts";
 import { readResource, type Route, ROUTES } from "./_handlers.ts";
-import { elicitOutcome, elicitParams, rootsOf, supportsFormElicitation } from "./_elicitation.ts";
+import {
+  elicitOutcome,
+  elicitParams,
+  rootsOf,
+  supportsFormElicitation,
+  supportsUrlElicitation,
+  urlElicitation,
+  urlElicitParams,
+  urlOutcome,
+} from "./_elicitation.ts";
+import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "./url_elicitation.ts";
 import { type ErrorResponse, errorResponse } from "./_results.ts";
 import { describe, invalid, isRecord, isThenable, levelRank, principalOf, then } from "./_util.ts";
 import { META, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
@@ -118,6 +128,13 @@ export class ModernContext extends Context {
     return elicitOutcome(schema, await this.ask("elicitation/create", elicitParams(message, schema, true)));
   }
 
+  override async elicitUrl(message: string, url: string, options?: ElicitUrlOptions): Promise<UrlElicitResult> {
+    const e = urlElicitation(message, url, options?.elicitationId);
+    if (!supportsUrlElicitation(this.scope.caps)) throw missingUrlElicitation();
+    const res = await this.ask("elicitation/create", urlElicitParams(e, false));
+    return { action: urlOutcome(res), elicitationId: e.elicitationId };
+  }
+
   override async listRoots(): Promise<Root[]> {
     this.#require("roots", { roots: {} }, "roots/list");
     return rootsOf<Root>(await this.ask("roots/list", {}));
@@ -199,6 +216,26 @@ function requireTasks(ctx: Context): void {
     `${ctx.method} needs the client capability extensions["${TASKS_EXTENSION}"], which this request did not declare`,
     { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
   );
+}
+
+function missingUrlElicitation(): McpError {
+  const required = { elicitation: { url: {} } };
+  return new McpError(
+    ErrorCode.MissingClientCapability,
+    `URL elicitation needs the client capability ${JSON.stringify(required)}, which this request did not declare`,
+    { requiredCapabilities: required },
+  );
+}
+
+// 2026-07-28 has no error -32042: a handler's UrlElicitationRequiredError becomes a round of URL elicitations
+// (keyed apart from the numbered questions of ask), and the retry runs the handler again.
+function askUrls(ctx: ModernContext, round: Round, e: unknown): boolean {
+  if (!(e instanceof UrlElicitationRequiredError)) return false;
+  if (!supportsUrlElicitation(ctx.scope.caps)) throw missingUrlElicitation();
+  for (const el of e.elicitations) {
+    round.asked[`url:${el.elicitationId}`] = { method: "elicitation/create", params: urlElicitParams(el, false) };
+  }
+  return true;
 }
 
 const DEFAULT_READ_CACHE: CacheHint = { ttlMs: 0, cacheScope: "private" };
@@ -311,14 +348,14 @@ function roundTrip(route: Route, reg: Registry, p: Record<string, unknown>, ctx:
     try {
       out = route(reg, p, ctx);
     } catch (e) {
-      if (!asked()) throw e;
+      if (!askUrls(ctx, round, e) && !asked()) throw e;
       return inputRequired();
     }
     if (!isThenable(out)) return asked() ? inputRequired() : dress(server, ctx.method, out);
     return Promise.resolve(out).then(
       (r) => (asked() ? inputRequired() : dress(server, ctx.method, r)),
       (e) => {
-        if (!asked()) throw e;
+        if (!askUrls(ctx, round, e) && !asked()) throw e;
         return inputRequired();
       },
     );

@@ -17,6 +17,7 @@ import type {
 import type { StandardSchemaV1 } from "./types.ts";
 import { Context } from "./context.ts";
 import type { ClientRequestOptions, Session } from "./session.ts";
+import type { ElicitUrlOptions, UrlElicitResult } from "./url_elicitation.ts";
 import type { McpServer } from "./server.ts";
 import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "./tasks.ts";
 import { toErrorObject } from "./_results.ts";
@@ -541,6 +542,10 @@ export class TaskContext extends Context {
       this.#live,
       (ride) => ride.session.elicit(message, schema, this.#options(ride, options)),
     );
+  }
+
+  override elicitUrl(message: string, url: string, options?: ElicitUrlOptions): Promise<UrlElicitResult> {
+    return this.#tasks.input(this.#live, (ride) => ride.session.elicitUrl(message, url, this.#options(ride, options)));
   }
 
   override listRoots(options?: ClientRequestOptions): Promise<Root[]> {

@@ -16,6 +16,7 @@ import type {
   StandardSchemaV1,
 } from "./types.ts";
 import type { ClientRequestOptions, Session } from "./session.ts";
+import type { ElicitUrlOptions, UrlElicitResult } from "./url_elicitation.ts";
 
 /**
  * The session's hold on a request in flight: its abort controller, whether
@@ -153,6 +154,26 @@ export class Context {
     options?: ClientRequestOptions,
   ): Promise<ElicitResult<InferOutput<S>>> {
     return this.session.elicit(message, schema, { signal: this.signal, relatedTo: this.requestId, ...options });
+  }
+
+  /**
+   * Asks the client to send the user to `url` (URL-mode elicitation), for
+   * what must not pass through the client: a key, a third-party login, a
+   * payment. See {@linkcode Session.elicitUrl}; under 2026-07-28 this ends
+   * the call with `input_required`, like {@linkcode Context.sample}.
+   *
+   * @example
+   * ```ts
+   * import { McpServer } from "./mod.ts";
+   * const server = new McpServer({ name: "demo", version: "1.0.0" });
+   * server.tool("connect_account", {}, async (_args, ctx) => {
+   *   const r = await ctx.elicitUrl("Sign in to Example", "https://mcp.example.com/connect");
+   *   return r.action === "accept" ? `Opened (elicitation ${r.elicitationId})` : "Not connected";
+   * });
+   * ```
+   */
+  elicitUrl(message: string, url: string, options?: ElicitUrlOptions): Promise<UrlElicitResult> {
+    return this.session.elicitUrl(message, url, { signal: this.signal, relatedTo: this.requestId, ...options });
   }
 
   /** Asks the client for its roots; see {@linkcode Context.sample}. */

@@ -96,6 +96,8 @@ export const ErrorCode = {
   MissingClientCapability: -32021,
   /** 2026-07-28: the request's protocol version is not supported. */
   UnsupportedProtocolVersion: -32022,
+  /** 2025-11-25: the user must complete URL elicitations before the request can succeed. */
+  UrlElicitationRequired: -32042,
 } as const;
 
 /**

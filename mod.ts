@@ -108,6 +108,12 @@ export {
   type TaskSupport,
 } from "./tasks.ts";
 export { type RedisKeys, redisTaskStore, type RedisTaskStoreOptions } from "./tasks_redis.ts";
+export {
+  type ElicitUrlOptions,
+  type UrlElicitation,
+  UrlElicitationRequiredError,
+  type UrlElicitResult,
+} from "./url_elicitation.ts";
 export type { ClusterTransport } from "./cluster.ts";
 export { broadcastCluster, type BroadcastClusterOptions } from "./cluster_broadcast.ts";
 export { redisCluster, type RedisClusterOptions, type RedisPublisher, type RedisSubscriber } from "./cluster_redis.ts";

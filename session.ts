@@ -38,7 +38,17 @@ import { type Fanout, fanoutOf } from "./_fanout.ts";
 import { ROUTES } from "./_handlers.ts";
 import { MODERN_ROUTES, ModernContext, runModern, unsupportedVersion } from "./_modern.ts";
 import { Outbound } from "./_outbound.ts";
-import { elicitOutcome, elicitParams, rootsOf, supportsFormElicitation } from "./_elicitation.ts";
+import {
+  elicitOutcome,
+  elicitParams,
+  rootsOf,
+  supportsFormElicitation,
+  supportsUrlElicitation,
+  urlElicitation,
+  urlElicitParams,
+  urlOutcome,
+} from "./_elicitation.ts";
+import type { ElicitUrlOptions, UrlElicitResult } from "./url_elicitation.ts";
 import { type Answer, ErrorResponse, errorResponse, responseFrame, toErrorObject } from "./_results.ts";
 import { isRecord, isThenable, later, levelRank } from "./_util.ts";
 import {
@@ -103,6 +113,8 @@ export class Session {
   #draining = false;
   #idleWaiters: (() => void)[] = [];
   #advertised: Record<string, unknown> = {};
+  /** The request each URL elicitation started from (newest last, at most 1,024), to carry its completion. */
+  #elicitedFrom = new Map<string, RequestId>();
 
   /** @internal Use {@linkcode McpServer.connect}. */
   constructor(server: McpServer, channel: Channel, init: SessionInit) {
@@ -301,6 +313,70 @@ export class Session {
     }
     const params = elicitParams(message, schema, elicitationHasMode(this.protocolVersion));
     return elicitOutcome(schema, await this.request("elicitation/create", params, options));
+  }
+
+  /**
+   * Asks the client to send the user to `url` (`elicitation/create`, URL
+   * mode, 2025-11-25), for what must not pass through the client. Resolves
+   * with the user's choice once they agreed to open it or not; what they do
+   * there the server learns from its own web route, and may then tell the
+   * client with {@linkcode Session.elicitationComplete}.
+   */
+  async elicitUrl(message: string, url: string, options?: ElicitUrlOptions): Promise<UrlElicitResult> {
+    const e = urlElicitation(message, url, options?.elicitationId);
+    if (!elicitationHasMode(this.protocolVersion)) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `URL elicitation needs protocol 2025-11-25 or later; this session negotiated ${
+          this.protocolVersion || "none yet"
+        }`,
+      );
+    }
+    if (!supportsUrlElicitation(this.clientCapabilities)) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        "The client does not support URL elicitation (it did not declare the 'elicitation.url' capability)",
+      );
+    }
+    if (options?.relatedTo !== undefined) {
+      this.#elicitedFrom.delete(e.elicitationId);
+      this.#elicitedFrom.set(e.elicitationId, options.relatedTo);
+      if (this.#elicitedFrom.size > 1024) this.#elicitedFrom.delete(this.#elicitedFrom.keys().next().value!);
+    }
+    const res = await this.request("elicitation/create", urlElicitParams(e, true), options);
+    return { action: urlOutcome(res), elicitationId: e.elicitationId };
+  }
+
+  /**
+   * Tells the client that the out-of-band interaction of a URL elicitation
+   * has finished (`notifications/elicitation/complete`), typically from the
+   * web route the user ended on. Over HTTP it goes on the stream of the
+   * request that elicited it (or `relatedTo`) while that request is open,
+   * else on the session's GET stream. Returns false, sending nothing, when
+   * this session cannot carry it: closed, before 2025-11-25, or a client
+   * without URL elicitation (under 2026-07-28 the client learns by retrying).
+   *
+   * @example
+   * ```ts
+   * import type { Session } from "./mod.ts";
+   * const waiting = new Map<string, Session>(); // filled where the elicitation was started
+   * function onConnected(elicitationId: string) {
+   *   waiting.get(elicitationId)?.elicitationComplete(elicitationId);
+   *   waiting.delete(elicitationId);
+   * }
+   * ```
+   */
+  elicitationComplete(elicitationId: string, options?: { relatedTo?: RequestId }): boolean {
+    if (typeof elicitationId !== "string" || elicitationId === "") {
+      throw new TypeError("elicitationComplete needs the elicitation's id, a non-empty string");
+    }
+    if (this.#closed || !elicitationHasMode(this.protocolVersion) || !supportsUrlElicitation(this.clientCapabilities)) {
+      return false;
+    }
+    const relatedTo = options?.relatedTo ?? this.#elicitedFrom.get(elicitationId);
+    this.#elicitedFrom.delete(elicitationId);
+    this.notify("notifications/elicitation/complete", { elicitationId }, relatedTo);
+    return true;
   }
 
   /** Asks the client for its roots (`roots/list`). */

@@ -55,6 +55,10 @@ function build(options: ConstructorParameters<typeof McpServer>[0]["tasks"] = {}
     const a = await ctx.elicit("Name?", z.object({ name: z.string() }));
     return a.action === "accept" ? `Hello, ${a.content.name}!` : a.action;
   });
+  server.tool("link", { task: "optional" }, async (_args, ctx) => {
+    const r = await ctx.elicitUrl("Sign in", "https://auth.example.com/start");
+    return `${r.action} ${r.elicitationId}`;
+  });
   server.tool("sample", { task: "optional" }, async (_args, ctx) => {
     const r = await ctx.sample({ messages: [{ role: "user", content: { type: "text", text: "hi" } }], maxTokens: 5 });
     return `model ${r.model}`;
@@ -154,6 +158,20 @@ describe("tasks, 2025-11-25, over WebSocket", () => {
     assert.equal(q2.params!.message, "Age?");
     c.send({ jsonrpc: "2.0", id: q2.id, result: { action: "accept", content: { age: 36 } } });
     assert.deepEqual(ok(await c.next((f) => f.id === "r2")).content, [{ type: "text", text: "Ada is 36" }]);
+  });
+
+  test("a URL elicitation inside a task rides on tasks/result too", async () => {
+    const u = await RawClient.ready(h.url, { elicitation: { url: {} } });
+    const { taskId } = ok(await u.request("tools/call", { name: "link", arguments: {}, task: {} })).task;
+    u.send({ jsonrpc: "2.0", id: "u1", method: "tasks/result", params: { taskId } });
+    const q = await u.next((f) => f.method === "elicitation/create");
+    assert.equal(q.params!.mode, "url");
+    assert.equal(q.params!.url, "https://auth.example.com/start");
+    assert.deepEqual((q.params!._meta as Record<string, unknown>)[RELATED], { taskId });
+    u.send({ jsonrpc: "2.0", id: q.id, result: { action: "accept" } });
+    const text = (ok(await u.next((f) => f.id === "u1")).content as { text: string }[])[0].text;
+    assert.equal(text, `accept ${q.params!.elicitationId}`);
+    await u.close();
   });
 
   test("sampling inside a task", async () => {
