@@ -209,7 +209,8 @@ export const ROUTES: Record<string, Route> = {
     const tool = reg.tool(p.name);
     if (!tool) throw invalid(`Unknown tool: ${describe(p.name)}`);
     const args = p.arguments ?? {};
-    if (tool.task !== "forbidden" || p.task !== undefined) {
+    // A server that offers no tasks ignores params.task, as 2025-11-25 asks.
+    if (tool.task !== "forbidden" || (p.task !== undefined && reg.taskTools())) {
       const era = taskEra(tool, p, ctx);
       if (era) {
         return tasksOf(reg.server).start(

@@ -37,9 +37,12 @@ export interface Live {
   record: TaskRecord;
   readonly controller: AbortController;
   readonly ctx: Context;
-  /** Resolves when the task is final. */
-  readonly done: Promise<void>;
-  end: () => void;
+  /** Called once the task is final and saved. */
+  readonly waiters: Set<() => void>;
+  /** The store writes of this task, one after another: a slow write must not land after a later one. */
+  saving: Promise<void>;
+  /** Set when a tasks/result for it waits on another instance, where no question of this one can reach. */
+  awayWaiter: boolean;
   /** 2025-11-25: tasks/result requests waiting on it, newest last; requests to the client ride on one. */
   readonly resultRequests: Ride[];
   readonly riders: ((ride: Ride) => void)[];
@@ -58,6 +61,32 @@ interface Ride {
   session: Session;
   id: RequestId;
 }
+
+// An auth object that serializes to nothing telling principals apart (a class with private fields, a
+// circular object) owns only what it created itself: sharing one owner among all such principals would
+// hand each the others' tasks.
+const identities = new WeakMap<object, string>();
+function ownerOfAuth(auth: unknown): string {
+  const p = principalOf(auth);
+  if ((typeof auth !== "object" && typeof auth !== "function") || auth === null) return p;
+  if (p !== "{}" && p !== "" && !p.startsWith("[object ")) return p;
+  let id = identities.get(auth);
+  if (!id) identities.set(auth, id = `(identity ${crypto.randomUUID()})`);
+  return id;
+}
+
+/** Waits for `set` to call back, or for `signal` to abort; leaves nothing behind either way. */
+function waitOn<T>(register: (cb: (v: T) => void) => () => void, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => (unregister(), reject(signal.reason));
+    const unregister = register((v) => (signal.removeEventListener("abort", onAbort), resolve(v)));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Handed to questions waiting for a tasks/result when the client waits on another instance. */
+const AWAY = { session: undefined as unknown as Session, id: "" } as Ride;
 
 /** A context that can make its own kind of task context (2026-07-28's does). */
 interface TaskAware {
@@ -89,6 +118,11 @@ export function tasksOf(server: McpServer): TaskManager {
   let m = managers.get(server);
   if (!m) managers.set(server, m = new TaskManager(server, server.options.tasks));
   return m;
+}
+
+/** At shutdown: aborts the server's running tasks, if it ever had any, and marks them failed. */
+export function shutdownTasks(server: McpServer): Promise<void> {
+  return managers.get(server)?.shutdown("The server shut down before the task ended") ?? Promise.resolve();
 }
 
 /** Checks task options when the server is made, so that a bad one fails at once. */
@@ -172,7 +206,7 @@ export class TaskManager {
       throw invalid(`task.ttl must be a number of milliseconds, not ${describe(requestedTtl)}`);
     }
     const ttl = typeof requestedTtl === "number" ? Math.min(Math.max(1, requestedTtl), this.maxTtl) : this.defaultTtl;
-    const owner = principalOf(ctx.auth);
+    const owner = ownerOfAuth(ctx.auth);
     const counter = owner || (modern ? "" : `session ${ctx.session.id}`);
     const running = this.#running.get(counter) ?? 0;
     if (running >= this.maxRunning) {
@@ -194,14 +228,13 @@ export class TaskManager {
     };
     if (!owner && !modern) record.session = ctx.session.id;
     await this.store.set({ ...record }, ttl);
-    let end!: () => void;
-    const done = new Promise<void>((r) => (end = r));
     const live: Live = {
       record,
       controller: new AbortController(),
       ctx: undefined as unknown as Context,
-      done,
-      end,
+      waiters: new Set(),
+      saving: Promise.resolve(),
+      awayWaiter: false,
       resultRequests: [],
       riders: [],
       open: 0,
@@ -243,14 +276,28 @@ export class TaskManager {
   async #finish(live: Live, status: TaskStatus, fields: Partial<TaskRecord>): Promise<void> {
     if (FINAL.has(live.record.status)) return;
     if (live.timer !== undefined) clearTimeout(live.timer);
-    this.#live.delete(live.record.taskId);
     const n = (this.#running.get(live.counter) ?? 1) - 1;
     if (n > 0) this.#running.set(live.counter, n);
     else this.#running.delete(live.counter);
     const r = { ...live.record, ...fields, status };
     delete r.inputRequests;
+    // Final at once for everyone here (live.record); forgotten only once the store has it, so that a
+    // tasks/get or tasks/result meanwhile still finds the final state.
     await this.#save(live, r);
-    live.end();
+    this.#live.delete(live.record.taskId);
+    for (const w of live.waiters) w();
+    live.waiters.clear();
+  }
+
+  /** Aborts every task running here and marks it failed: the server is going away. */
+  async shutdown(reason: string): Promise<void> {
+    await Promise.all([...this.#live.values()].map((live) => {
+      live.controller.abort(new McpError(ErrorCode.ConnectionClosed, reason));
+      return this.#finish(live, "failed", {
+        error: { code: ErrorCode.ConnectionClosed, message: reason },
+        statusMessage: reason,
+      });
+    }));
   }
 
   async #expire(live: Live): Promise<void> {
@@ -263,19 +310,23 @@ export class TaskManager {
   }
 
   /** Saves a new state of a live task and tells its client (2025-11-25 status notifications). */
-  async #save(live: Live, record: TaskRecord): Promise<void> {
+  #save(live: Live, record: TaskRecord): Promise<void> {
     record.lastUpdatedAt = iso(Date.now());
     live.record = record;
-    const left = Date.parse(record.createdAt) + record.ttl - Date.now();
-    try {
-      await this.store.set({ ...record }, Math.max(1, left));
-    } catch (err) {
-      console.error(`MCP tasks: could not save task ${record.taskId}:`, err);
-    }
+    const copy = { ...record };
+    const write = async () => {
+      try {
+        await this.store.set(copy, Math.max(1, Date.parse(copy.createdAt) + copy.ttl - Date.now()));
+      } catch (err) {
+        console.error(`MCP tasks: could not save task ${copy.taskId}:`, err);
+      }
+    };
+    live.saving = live.saving.then(write);
     const session = live.ctx.session;
     if (record.era === "2025-11-25" && !session.isClosed) {
       session.notify("notifications/tasks/status", wireTask(record));
     }
+    return live.saving;
   }
 
   async #status(live: Live, status: TaskStatus, fields: Partial<TaskRecord> = {}): Promise<void> {
@@ -287,7 +338,7 @@ export class TaskManager {
   async find(id: unknown, ctx: Context): Promise<TaskRecord> {
     if (typeof id !== "string") throw invalid("taskId must be a string");
     const record = this.#live.get(id)?.record ?? await this.store.get(id);
-    if (!record || record.owner !== principalOf(ctx.auth)) throw notFound(id);
+    if (!record || record.owner !== ownerOfAuth(ctx.auth)) throw notFound(id);
     return record;
   }
 
@@ -295,26 +346,24 @@ export class TaskManager {
   async result(id: unknown, ctx: Context): Promise<Record<string, unknown>> {
     let record = await this.find(id, ctx);
     const live = this.#live.get(record.taskId);
-    if (live) {
+    if (live && this.#live.has(record.taskId)) {
       const me: Ride = { session: ctx.session, id: ctx.requestId };
       live.resultRequests.push(me);
       for (const ride of live.riders.splice(0)) ride(me);
       try {
-        await new Promise<void>((resolve, reject) => {
-          const signal = ctx.signal;
-          if (signal.aborted) return reject(signal.reason);
-          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-          live.done.then(resolve);
-        });
+        await waitOn<void>((cb) => (live.waiters.add(cb), () => live.waiters.delete(cb)), ctx.signal);
       } finally {
         live.resultRequests.splice(live.resultRequests.indexOf(me), 1);
       }
       record = live.record;
-    }
-    // Run by another instance of a cluster: its record, in the shared store, tells when it ends.
-    while (!live && !FINAL.has(record.status) && this.#elsewhere(record)) {
-      await this.#pause(record.pollInterval, ctx.signal);
-      record = await this.find(record.taskId, ctx);
+    } else if (!FINAL.has(record.status) && this.#elsewhere(record)) {
+      // Run by another instance of a cluster: its record, in the shared store, tells when it ends. Its
+      // questions cannot reach this client from there: the runner is told, so that they fail, not wait.
+      this.#tell(record, { op: "waiting" });
+      while (!FINAL.has(record.status)) {
+        await this.#pause(record.pollInterval, ctx.signal);
+        record = await this.find(record.taskId, ctx);
+      }
     }
     if (!FINAL.has(record.status)) {
       throw new McpError(ErrorCode.InternalError, `Task ${record.taskId} is not running: its server restarted`);
@@ -330,7 +379,7 @@ export class TaskManager {
   /** 2025-11-25 `tasks/list`: the requester's tasks, one page. */
   async list(cursor: unknown, ctx: Context): Promise<Record<string, unknown>> {
     if (!this.store.list) throw new McpError(ErrorCode.MethodNotFound, "Method not found: tasks/list");
-    const owner = principalOf(ctx.auth);
+    const owner = ownerOfAuth(ctx.auth);
     const all = await this.store.list(owner, owner ? undefined : ctx.session.id);
     const offset = decodeCursor("tasks", cursor);
     const size = this.server.options.pageSize;
@@ -353,10 +402,24 @@ export class TaskManager {
     const error = { code: ErrorCode.InvalidRequest, message: `Task ${record.taskId} was cancelled` };
     const fields = { error, statusMessage: "The task was cancelled by request." };
     if (!live) {
-      // Run by another instance (told over the bus), or by none since a restart: the record says cancelled now.
+      // Run by another instance: it cancels and saves, as the one writer of the record while it runs; its
+      // answer is the record it saved. If it is gone or does not answer, or none runs the task since a
+      // restart, the record says cancelled from here.
+      if (this.#tell(record, { op: "cancel" })) {
+        const node = clusterOf(this.server)!;
+        const deadline = Date.now() + node.heartbeat * 3;
+        let now = record;
+        while (!FINAL.has(now.status) && Date.now() < deadline) {
+          await this.#pause(Math.min(50, node.heartbeat), ctx.signal);
+          now = await this.find(record.taskId, ctx);
+        }
+        if (FINAL.has(now.status)) {
+          if (now.status === "cancelled" || !refuseFinal) return now;
+          throw invalid(`Cannot cancel task: already in terminal status '${now.status}'`);
+        }
+      }
       const r = { ...record, ...fields, status: "cancelled" as const, lastUpdatedAt: iso(Date.now()) };
       await this.store.set(r, Math.max(1, Date.parse(r.createdAt) + r.ttl - Date.now()));
-      this.#tell(record, { op: "cancel" });
       return r;
     }
     live.controller.abort(new DOMException("The task was cancelled", "AbortError"));
@@ -394,11 +457,13 @@ export class TaskManager {
     return !!node && !!owner && owner !== node.id;
   }
 
-  /** Hands a tasks/update or tasks/cancel to the instance that runs the task, if that is another. */
-  #tell(record: TaskRecord, msg: Record<string, unknown>): void {
+  /** Hands an operation to the instance that runs the task, if that is another one and alive; says whether. */
+  #tell(record: TaskRecord, msg: Record<string, unknown>): boolean {
     const owner = ownerOf(record.taskId);
-    if (!owner || !this.#elsewhere(record)) return;
-    clusterOf(this.server)!.sendTo(owner, { t: "task", id: record.taskId, ...msg })?.catch?.(() => {});
+    const node = clusterOf(this.server);
+    if (!owner || !node || !this.#elsewhere(record) || !node.alive(owner)) return false;
+    node.sendTo(owner, { t: "task", id: record.taskId, ...msg })?.catch?.(() => {});
+    return true;
   }
 
   /**
@@ -409,7 +474,10 @@ export class TaskManager {
     const live = typeof m.id === "string" ? this.#live.get(m.id) : undefined;
     if (!live) return;
     if (m.op === "update" && isRecord(m.responses)) void this.#answer(live, m.responses);
-    else if (m.op === "cancel") {
+    else if (m.op === "waiting") {
+      live.awayWaiter = true;
+      for (const ride of live.riders.splice(0)) ride(AWAY);
+    } else if (m.op === "cancel") {
       live.controller.abort(new DOMException("The task was cancelled", "AbortError"));
       void this.#finish(live, "cancelled", {
         error: { code: ErrorCode.InvalidRequest, message: `Task ${live.record.taskId} was cancelled` },
@@ -419,11 +487,10 @@ export class TaskManager {
   }
 
   #pause(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-    });
+    return waitOn<void>((cb) => {
+      const t = setTimeout(cb, ms);
+      return () => clearTimeout(t);
+    }, signal);
   }
 
   /** 2026-07-28: a question to the client, surfaced in the task's `inputRequests` until answered. */
@@ -431,10 +498,10 @@ export class TaskManager {
     const signal = live.controller.signal;
     if (signal.aborted) return Promise.reject(signal.reason);
     const key = `input-${live.nextKey++}`; // never reused within the task
-    const answered = new Promise<Record<string, unknown>>((resolve, reject) => {
-      live.answers.set(key, resolve);
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
+    const answered = waitOn<Record<string, unknown>>(
+      (cb) => (live.answers.set(key, cb), () => live.answers.delete(key)),
+      signal,
+    );
     live.open++;
     const inputRequests = { ...live.record.inputRequests, [key]: { method, params } };
     return this.#status(live, "input_required", { inputRequests }).then(() => answered);
@@ -450,11 +517,17 @@ export class TaskManager {
     try {
       await this.#status(live, "input_required");
       const signal = live.controller.signal;
-      const ride = live.resultRequests.at(-1) ?? await new Promise<Ride>((resolve, reject) => {
-        if (signal.aborted) return reject(signal.reason);
-        live.riders.push(resolve);
-        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-      });
+      const ride = live.resultRequests.at(-1) ?? (live.awayWaiter ? AWAY : await waitOn<Ride>((cb) => {
+        live.riders.push(cb);
+        return () => live.riders.splice(live.riders.indexOf(cb) >>> 0, 1);
+      }, signal));
+      if (ride === AWAY) {
+        throw new McpError(
+          ErrorCode.InternalError,
+          "The client waits for this task on another instance of the cluster; a task's questions reach only a " +
+            "client that calls tasks/result on the instance that runs it",
+        );
+      }
       return await send(ride);
     } finally {
       if (--live.open === 0) await this.#status(live, "working");

@@ -15,6 +15,7 @@ import {
 import type { BunHttpServerLike, HttpOptions } from "./transport_http.ts";
 import { createHttpHandler } from "./_http_endpoint.ts";
 import type { CloseOptions } from "./_edge.ts";
+import { shutdownTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode mcpHandler}: those of both transports. */
 export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {}
@@ -35,7 +36,7 @@ export interface McpHandler {
   readonly connections: number;
   /** Open HTTP sessions. */
   readonly sessions: number;
-  /** Shuts both transports down gracefully; see {@linkcode HttpHandler.close}. */
+  /** Shuts both transports down gracefully, then aborts the tasks still running; see {@linkcode HttpHandler.close}. */
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -79,6 +80,7 @@ export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): 
     },
     async close(opts) {
       await Promise.all([ws.close(opts), http.close(opts)]);
+      await shutdownTasks(server);
     },
   };
 }

@@ -9,6 +9,7 @@ import type { McpServer } from "./server.ts";
 import { websocketHandler } from "./transport_ws.ts";
 import { mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
 import { type CloseOptions, runtime } from "./_edge.ts";
+import { shutdownTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends McpHandlerOptions {
@@ -44,7 +45,11 @@ export interface ServeHandle {
   readonly connections: number;
   /** Open Streamable HTTP sessions. */
   readonly sessions: number;
-  /** Shuts down gracefully: requests in flight finish (up to `timeout`), then every connection closes. */
+  /**
+   * Shuts down gracefully: requests in flight finish (up to `timeout`), then
+   * every connection closes, and tasks still running are aborted and marked
+   * failed.
+   */
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -97,6 +102,7 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
     },
     async close(opts) {
       await handler.close(opts);
+      await shutdownTasks(server);
       await stop();
     },
   };

@@ -94,13 +94,20 @@ export interface TaskStore {
 
 /** Options of {@linkcode memoryTaskStore}. */
 export interface MemoryTaskStoreOptions {
-  /** Records kept at most; past it, the oldest final one is dropped first. Default 10,000. */
+  /** Records kept at most. Default 10,000. */
   maxRecords?: number;
+  /** Records of one owner (a principal; unauthenticated, a session) kept at most. Default 1,000. */
+  maxPerOwner?: number;
 }
+
+const FINAL = new Set<TaskStatus>(["completed", "failed", "cancelled"]);
 
 /**
  * A {@linkcode TaskStore} in this process's memory: records expire with
- * their time to live and at most `maxRecords` are kept. The default store.
+ * their time to live. When one owner has `maxPerOwner` records, its oldest
+ * finished one makes room for its next; when the store holds `maxRecords`,
+ * the oldest finished record of the owner holding the most does. An owner
+ * never loses a result to another's flood. The default store.
  *
  * @example
  * ```ts
@@ -110,23 +117,36 @@ export interface MemoryTaskStoreOptions {
  */
 export function memoryTaskStore(options: MemoryTaskStoreOptions = {}): TaskStore {
   const max = options.maxRecords ?? 10_000;
+  const perOwner = options.maxPerOwner ?? 1_000;
   if (!(max >= 1)) throw new RangeError("maxRecords must be at least 1");
+  if (!(perOwner >= 1)) throw new RangeError("maxPerOwner must be at least 1");
   // Insertion order is creation order: a record keeps its place when saved again.
   const records = new Map<string, { record: TaskRecord; expires: number }>();
+  const counts = new Map<string, number>();
+  const ownerKey = (r: TaskRecord) => r.owner || `session ${r.session ?? ""}`;
+  const drop = (id: string) => {
+    const e = records.get(id);
+    if (!e) return;
+    records.delete(id);
+    const k = ownerKey(e.record);
+    const n = (counts.get(k) ?? 1) - 1;
+    if (n > 0) counts.set(k, n);
+    else counts.delete(k);
+  };
   const live = (id: string, now: number) => {
     const e = records.get(id);
-    if (e && e.expires <= now) records.delete(id);
+    if (e && e.expires <= now) drop(id);
     return e && e.expires > now ? e : undefined;
   };
-  const sweep = (now: number) => {
-    for (const [id, e] of records) if (e.expires <= now) records.delete(id);
-    if (records.size < max) return;
+  const expire = (now: number) => {
+    for (const [id, e] of records) if (e.expires <= now) drop(id);
+  };
+  // The oldest finished record of `key`: the one to give up for room.
+  const evict = (key: string, full: string) => {
     for (const [id, e] of records) {
-      if (e.record.status === "completed" || e.record.status === "failed" || e.record.status === "cancelled") {
-        records.delete(id);
-        if (records.size < max) return;
-      }
+      if (ownerKey(e.record) === key && FINAL.has(e.record.status)) return void drop(id);
     }
+    throw new RangeError(full);
   };
   return {
     get: (id) => live(id, Date.now())?.record,
@@ -138,11 +158,25 @@ export function memoryTaskStore(options: MemoryTaskStoreOptions = {}): TaskStore
         e.expires = now + ttlMs;
         return;
       }
-      if (records.size >= max) sweep(now);
-      if (records.size >= max) throw new RangeError(`the task store is full (${max} tasks, none of them final)`);
+      const key = ownerKey(record);
+      if ((counts.get(key) ?? 0) >= perOwner) {
+        expire(now);
+        if ((counts.get(key) ?? 0) >= perOwner) {
+          evict(key, `this owner holds ${perOwner} tasks, none of them final: wait for one to finish`);
+        }
+      }
+      if (records.size >= max) {
+        expire(now);
+        if (records.size >= max) {
+          let heaviest = key;
+          for (const [k, n] of counts) if (n > (counts.get(heaviest) ?? 0)) heaviest = k;
+          evict(heaviest, `the task store is full (${max} tasks, none of them final)`);
+        }
+      }
       records.set(record.taskId, { record, expires: now + ttlMs });
+      counts.set(key, (counts.get(key) ?? 0) + 1);
     },
-    delete: (id) => void records.delete(id),
+    delete: drop,
     list(owner, session) {
       const now = Date.now();
       const out: TaskRecord[] = [];

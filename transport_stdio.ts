@@ -11,6 +11,7 @@ import { ErrorCode } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import { type CloseOptions, drainSessions, runtime } from "./_edge.ts";
+import { shutdownTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode serveStdio}. */
 export interface StdioOptions {
@@ -103,6 +104,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     ended = true;
     reading = false;
     session.closed();
+    void shutdownTasks(server); // no other client can ever ask for them: this process serves one
     reader.cancel().catch(() => {});
     try {
       writer.releaseLock(); // writes already queued still go out

@@ -9,7 +9,17 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ErrorCode, McpError, McpServer, memoryTaskStore, type ServeHandle } from "../mod.ts";
+import {
+  broadcastCluster,
+  ErrorCode,
+  McpError,
+  McpServer,
+  memoryTaskStore,
+  type ServeHandle,
+  type TaskRecord,
+  type TaskStore,
+} from "../mod.ts";
+import { clusterOf } from "../_cluster.ts";
 import { createServer } from "../examples/server.ts";
 import { deferred, type Frame, RawClient, sseMessages, start } from "./helpers.ts";
 import { newSdkClient } from "./sdk_client.ts";
@@ -23,8 +33,11 @@ const V = "2026-07-28";
 const pause = () => new Promise((r) => setTimeout(r, 10));
 
 /** Tools for every case: a gate the test opens, questions to the client, a tool error, a protocol error. */
-function build(options: ConstructorParameters<typeof McpServer>[0]["tasks"] = {}) {
-  const server = new McpServer({ name: "tasks", version: "1.0.0", tasks: options });
+function build(
+  options: ConstructorParameters<typeof McpServer>[0]["tasks"] = {},
+  extra: Partial<ConstructorParameters<typeof McpServer>[0]> = {},
+) {
+  const server = new McpServer({ name: "tasks", version: "1.0.0", tasks: options, ...extra });
   const gates = new Map<string, ReturnType<typeof deferred<string>>>();
   const aborted = new Map<string, ReturnType<typeof deferred<unknown>>>();
   const gate = (k: string) => {
@@ -343,6 +356,7 @@ describe("tasks: bounds and ownership", () => {
     assert.throws(() => build({ maxTtl: 0 }), /tasks\.maxTtl/);
     assert.throws(() => build({ defaultTtl: 5000, maxTtl: 1000 }), /defaultTtl/);
     assert.throws(() => memoryTaskStore({ maxRecords: 0 }), /maxRecords/);
+    assert.throws(() => memoryTaskStore({ maxPerOwner: 0 }), /maxPerOwner/);
     const server = new McpServer({ name: "x", version: "1" });
     assert.throws(() => server.tool("t", { task: "sometimes" as "optional" }, () => ""), /task must be/);
   });
@@ -361,6 +375,161 @@ describe("tasks: bounds and ownership", () => {
       assert.match(full.error!.message, /task store is full/);
     } finally {
       for (const k of ["m1", "m2"]) t.gate(k).resolve("end");
+      await c.close();
+      await h.close({ timeout: 100 });
+    }
+  });
+
+  test("one owner's flood of quick tasks never costs another owner its unread result", async () => {
+    const t = build({ store: memoryTaskStore({ maxRecords: 3, maxPerOwner: 2 }) });
+    const h = start(t.server);
+    const alice = await RawClient.ready(h.url);
+    const bob = await RawClient.ready(h.url);
+    try {
+      const mine = ok(await alice.request("tools/call", { name: "must", arguments: {}, task: {} })).task;
+      for (let i = 0; i < 5; i++) {
+        const { taskId } = ok(await bob.request("tools/call", { name: "must", arguments: {}, task: {} })).task;
+        await bob.request("tasks/result", { taskId });
+      }
+      assert.deepEqual(ok(await alice.request("tasks/result", { taskId: mine.taskId })).content, [
+        { type: "text", text: "ran as a task" },
+      ]);
+      assert.equal((ok(await bob.request("tasks/list", {})).tasks as unknown[]).length, 2, "bob keeps his newest two");
+      // An owner whose records are all unfinished is refused, with a message that says so.
+      ok(await bob.request("tools/call", { name: "gated", arguments: { key: "f1" }, task: {} }));
+      ok(await bob.request("tools/call", { name: "gated", arguments: { key: "f2" }, task: {} }));
+      const refused = await bob.request("tools/call", { name: "gated", arguments: { key: "f3" }, task: {} });
+      assert.match(refused.error!.message, /holds 2 tasks, none of them final/);
+    } finally {
+      for (const k of ["f1", "f2"]) t.gate(k).resolve("end");
+      await alice.close();
+      await bob.close();
+      await h.close({ timeout: 100 });
+    }
+  });
+
+  test("principals whose auth serializes to nothing distinctive do not share tasks", async () => {
+    class User {
+      #name: string;
+      constructor(name: string) {
+        this.#name = name;
+      }
+      get name() {
+        return this.#name;
+      }
+    }
+    const users = new Map([["alice", new User("alice")], ["mallory", new User("mallory")]]);
+    const t = build();
+    const h = start(t.server, { authenticate: (req) => users.get(req.headers.get("x-user") ?? "") });
+    try {
+      const call = async (user: string, method: string, params: Record<string, unknown>) => {
+        const res = await fetch(h.httpUrl, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "x-user": user,
+            "mcp-protocol-version": V,
+            "mcp-method": method,
+          },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 1,
+            method,
+            params: {
+              ...params,
+              _meta: {
+                "io.modelcontextprotocol/protocolVersion": V,
+                "io.modelcontextprotocol/clientCapabilities": { extensions: { [EXT]: {} } },
+              },
+            },
+          }),
+        });
+        const text = await res.text();
+        return res.headers.get("content-type")?.startsWith("text/event-stream")
+          ? sseMessages(text).find((m) => m.id === 1)!
+          : JSON.parse(text);
+      };
+      const { taskId } = ok(await call("alice", "tools/call", { name: "must", arguments: {} }));
+      assert.equal((await call("mallory", "tasks/get", { taskId })).error?.code, ErrorCode.InvalidParams);
+      assert.equal(ok(await call("alice", "tasks/get", { taskId })).taskId, taskId);
+    } finally {
+      await h.close({ timeout: 100 });
+    }
+  });
+
+  test("a store that writes slowly still ends with the final state, and tasks/result never sees a stale one", async () => {
+    const inner = memoryTaskStore();
+    const writes: string[] = [];
+    const slow: TaskStore = {
+      get: (id) => inner.get(id),
+      delete: (id) => inner.delete(id),
+      list: (owner, session) => inner.list!(owner, session),
+      // "working" writes take longest: unserialized, one would land after "completed".
+      set: (record: TaskRecord, ttl: number) =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            writes.push(record.status);
+            resolve(inner.set(record, ttl) as void);
+          }, record.status === "working" ? 80 : 20)
+        ),
+    };
+    const t = build({ store: slow });
+    const h = start(t.server);
+    const c = await RawClient.ready(h.url, { elicitation: { form: {} } });
+    try {
+      const { taskId } = ok(await c.request("tools/call", { name: "greet", arguments: {}, task: {} })).task;
+      c.send({ jsonrpc: "2.0", id: "g", method: "tasks/result", params: { taskId } });
+      const q = await c.next((f) => f.method === "elicitation/create");
+      c.send({ jsonrpc: "2.0", id: q.id, result: { action: "accept", content: { name: "Di" } } });
+      assert.deepEqual(ok(await c.next((f) => f.id === "g")).content, [{ type: "text", text: "Hello, Di!" }]);
+      assert.equal(writes.at(-1), "completed", writes.join(" -> "));
+      assert.equal((await inner.get(taskId))?.status, "completed");
+      // A task that ends at once: tasks/result while its final write is under way gets the result.
+      const quick = ok(await c.request("tools/call", { name: "must", arguments: {}, task: {} })).task;
+      assert.deepEqual(ok(await c.request("tasks/result", { taskId: quick.taskId })).content, [
+        { type: "text", text: "ran as a task" },
+      ]);
+    } finally {
+      await c.close();
+      await h.close({ timeout: 100 });
+    }
+  });
+
+  test("close() aborts the tasks still running and marks them failed", async () => {
+    const store = memoryTaskStore();
+    const t = build({ store });
+    const h = start(t.server);
+    const c = await RawClient.ready(h.url);
+    const { taskId } = ok(await c.request("tools/call", { name: "gated", arguments: { key: "z" }, task: {} })).task;
+    await c.close();
+    await h.close({ timeout: 100 });
+    await t.abortOf("z").promise;
+    const record = await store.get(taskId);
+    assert.equal(record?.status, "failed");
+    assert.match(record!.statusMessage!, /shut down/);
+  });
+
+  test("a server that offers no tasks ignores params.task (2025-11-25)", async () => {
+    const server = new McpServer({ name: "plain", version: "1" });
+    server.tool("plain", {}, () => "plain");
+    const h = start(server);
+    const c = await RawClient.ready(h.url);
+    try {
+      const init = await RawClient.connect(h.url);
+      const caps = ok(
+        await init.request("initialize", {
+          protocolVersion: "2025-11-25",
+          capabilities: {},
+          clientInfo: { name: "x", version: "1" },
+        }),
+      ).capabilities;
+      assert.equal(caps.tasks, undefined);
+      await init.close();
+      assert.deepEqual(ok(await c.request("tools/call", { name: "plain", arguments: {}, task: {} })).content, [
+        { type: "text", text: "plain" },
+      ]);
+    } finally {
       await c.close();
       await h.close({ timeout: 100 });
     }
@@ -644,6 +813,65 @@ describe("tasks with the official SDK client (experimental tasks, 2025-11-25)", 
       await drive(client);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe("tasks across instances (BroadcastChannel, one shared store)", () => {
+  const name = `tasks-${crypto.randomUUID()}`;
+  const store = memoryTaskStore();
+  let a: ReturnType<typeof build>;
+  let b: ReturnType<typeof build>;
+  let ha: ServeHandle;
+  let hb: ServeHandle;
+  before(async () => {
+    a = build({ store }, { cluster: broadcastCluster({ name, heartbeat: 50 }) });
+    b = build({ store }, { cluster: broadcastCluster({ name, heartbeat: 50 }) });
+    ha = start(a.server);
+    hb = start(b.server);
+    const na = clusterOf(a.server)!;
+    const nb = clusterOf(b.server)!;
+    const deadline = Date.now() + 5000;
+    while (!(na.alive(nb.id) && nb.alive(na.id))) {
+      assert.ok(Date.now() < deadline, "the instances hear each other");
+      await pause();
+    }
+  });
+  after(async () => {
+    await ha.close({ timeout: 100 });
+    await hb.close({ timeout: 100 });
+  });
+
+  test("cancelled through another instance: the runner aborts the handler and the task stays cancelled", async () => {
+    const ca = await RawClient.ready(ha.url);
+    const cb = await RawClient.ready(hb.url);
+    try {
+      const { taskId } = ok(await ca.request("tools/call", { name: "gated", arguments: { key: "k" }, task: {} })).task;
+      assert.ok(taskId.startsWith(`${clusterOf(a.server)!.id}.`));
+      assert.equal(ok(await cb.request("tasks/get", { taskId })).status, "working");
+      assert.equal(ok(await cb.request("tasks/cancel", { taskId })).status, "cancelled");
+      await a.abortOf("k").promise; // the handler on A was aborted
+      a.gate("k").resolve("finished anyway");
+      assert.equal(ok(await ca.request("tasks/get", { taskId })).status, "cancelled");
+      assert.equal(ok(await cb.request("tasks/get", { taskId })).status, "cancelled");
+    } finally {
+      await ca.close();
+      await cb.close();
+    }
+  });
+
+  test("a question from a task whose client waits on another instance fails with a clear error, not a hang", async () => {
+    const ca = await RawClient.ready(ha.url, { elicitation: { form: {} } });
+    const { taskId } = ok(await ca.request("tools/call", { name: "greet", arguments: {}, task: {} })).task;
+    await ca.close();
+    const cb = await RawClient.ready(hb.url, { elicitation: { form: {} } });
+    try {
+      const res = ok(await cb.request("tasks/result", { taskId }));
+      assert.equal(res.isError, true);
+      assert.match(res.content[0].text, /another instance/);
+      assert.equal(ok(await cb.request("tasks/get", { taskId })).status, "failed");
+    } finally {
+      await cb.close();
     }
   });
 });
