@@ -26,6 +26,8 @@ export interface ToolEntry {
   input?: StandardSchemaV1;
   output?: StandardSchemaV1;
   handler: ToolHandler<StandardSchemaV1 | undefined, StandardSchemaV1 | undefined>;
+  /** OAuth scopes a call needs. */
+  scopes?: readonly string[];
   enabled: boolean;
 }
 

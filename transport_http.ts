@@ -19,6 +19,7 @@ import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import type { WebSocketOptions } from "./transport_ws.ts";
 import type { CloseOptions } from "./_edge.ts";
+import type { OAuthResource } from "./oauth.ts";
 import { httpSessionOf } from "./_http_session.ts";
 import { createHttpHandler } from "./_http_endpoint.ts";
 import { primesStreams } from "./versions.ts";
@@ -62,6 +63,13 @@ export interface HttpOptions {
   authenticate?: (request: Request) => unknown;
   /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */
   realm?: string;
+  /**
+   * Makes the endpoint an OAuth resource server ({@linkcode oauthResource}):
+   * every request needs a valid access token, which becomes `ctx.auth`, and
+   * the metadata document is served. Instead of `authenticate`. Same as the
+   * WebSocket option.
+   */
+  oauth?: OAuthResource;
 }
 
 /** The subset of Bun's `Server` the HTTP handler uses: lifting the idle timeout of long-lived SSE responses. */
