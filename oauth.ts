@@ -39,7 +39,7 @@ export interface TokenClaims {
   aud?: string | readonly string[];
   /** Expiry, in seconds since the epoch. A token past it is refused. */
   exp?: number;
-  /** The granted scopes: space-separated, as in JWTs and introspection, or a list. */
+  /** The granted scopes: space-separated, as in JWTs and introspection, or a list (map a `scp` claim here). */
   scope?: string | readonly string[];
   /** The subject: the user (or, for client credentials, the client) the token stands for. */
   sub?: string;
@@ -174,7 +174,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * import { McpServer, oauthResource, serve } from "./mod.ts";
  *
  * const issuer = "https://auth.example.com";
- * const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
+ * const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
  * const server = new McpServer({ name: "notes", version: "1.0.0" });
  * server.tool("add_note", { scopes: ["notes:write"] }, () => "added");
  *

@@ -453,6 +453,17 @@ describe("oauthResource in process", () => {
     }
   });
 
+  test("WebSocket: a token expiring beyond a timer's reach (24.8 days) does not close the socket early", async () => {
+    table.far = { aud: h.httpUrl.href, exp: Math.floor(Date.now() / 1000) + 40 * 86400, sub: "far" };
+    const client = await connect(h.url, { headers: { authorization: "Bearer far" }, timeout: 5000 });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await client.callTool("read", {})).content[0].type, "text");
+      assert.equal(client.state, "open");
+    } finally {
+      await client.close();
+    }
+  });
+
   test("a malformed Authorization header is a 400 invalid_request", async () => {
     const res = await post(h.httpUrl, initialize, undefined, { authorization: "Bearer two words" });
     assert.equal(res.status, 400);
