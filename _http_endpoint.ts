@@ -332,7 +332,9 @@ class HttpEndpoint {
 
     const answered = r.pending.size === 0;
     const extras = r.buffer.some((b) => !b.response);
-    if (accept.json && (!accept.sse || (answered && !extras && !r.closeRequested))) {
+    // A request refused at once for want of a scope is a 403 (in JSON), whatever the client accepts.
+    const forbidden = answered && !extras && !!r.requiredScopes && !!this.options.oauth && ids.length === 1;
+    if ((accept.json || forbidden) && (!accept.sse || (answered && !extras && !r.closeRequested))) {
       r.mode = "json";
       for (const b of r.buffer) {
         if (b.response) r.json.push(b.text);

@@ -49,6 +49,13 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "./versions.ts";
 
+/** What the transport learns of an error response: its code and, refusing for want of OAuth scopes, the scopes. */
+function errorMeta(to: RequestId, err: ErrorResponse): SendMeta {
+  return err.requiredScopes
+    ? { responseTo: to, error: err.code, requiredScopes: err.requiredScopes }
+    : { responseTo: to, error: err.code };
+}
+
 /** Options of a request the server sends to the client. */
 export interface ClientRequestOptions {
   /** Aborts the request; the client is sent `notifications/cancelled`. */
@@ -187,16 +194,12 @@ export class Session {
     if (typeof out === "string") this.#send(out, to === undefined ? undefined : { responseTo: to });
     else if (out instanceof ErrorResponse) {
       if (to === undefined) return out;
-      this.#send(out.text, { responseTo: to, error: out.code, requiredScopes: out.requiredScopes });
+      this.#send(out.text, errorMeta(to, out));
     } else {
       out.then((a) => {
         if (typeof a === "string") this.#send(a, to === undefined ? undefined : { responseTo: to });
-        else if (a !== undefined) {
-          this.#send(
-            a.text,
-            to === undefined ? undefined : { responseTo: to, error: a.code, requiredScopes: a.requiredScopes },
-          );
-        } else if (to !== undefined) this.#noResponse(to);
+        else if (a !== undefined) this.#send(a.text, to === undefined ? undefined : errorMeta(to, a));
+        else if (to !== undefined) this.#noResponse(to);
       });
     }
     return undefined;

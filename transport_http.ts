@@ -56,9 +56,10 @@ export interface HttpOptions {
   allowedOrigins?: WebSocketOptions["allowedOrigins"];
   /**
    * Runs on every request. Return anything but `undefined`, `null` or
-   * `false` to accept (the value given at `initialize` becomes `ctx.auth`);
-   * return a `Response` to refuse with it; return nothing, `false` or throw
-   * to refuse with 401. Same as the WebSocket option.
+   * `false` to accept: it becomes the request's `ctx.auth`, and a session
+   * takes only requests whose value equals (as JSON) the one it was opened
+   * with. Return a `Response` to refuse with it; return nothing, `false` or
+   * throw to refuse with 401. Same as the WebSocket option.
    */
   authenticate?: (request: Request) => unknown;
   /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */

@@ -489,6 +489,10 @@ describe("oauthResource in process", () => {
     const refused = await post(h.httpUrl, call("write"), "alice1", session);
     assert.equal(refused.status, 403);
     await refused.body?.cancel();
+    // A client that takes only SSE gets the 403 too: the refusal is known before any stream starts.
+    const sseOnly = await post(h.httpUrl, call("write", {}, 9), "alice1", { ...session, accept: "text/event-stream" });
+    assert.equal(sseOnly.status, 403);
+    assert.equal((await sseOnly.json()).error.code, ErrorCode.InsufficientScope);
     const written = await answerOf(await post(h.httpUrl, call("write", {}, 3), "alice2", session));
     assert.equal(written.result?.content?.[0]?.text, "written");
     const read = await answerOf(await post(h.httpUrl, call("read", {}, 4), "alice1", session));
