@@ -255,7 +255,7 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
       const m = header === null ? null : BEARER.exec(header);
       if (!m) {
         if (header === null || !/^bearer(\s|$)/i.test(header)) return unauthorized();
-        return refusal(400, "Bad Request: the Authorization header is not Bearer and a token", {
+        return refusal(400, "Bad Request: send one token after Bearer (letters, digits and -._~+/ only)", {
           "WWW-Authenticate": challenge({ error: "invalid_request" }),
         });
       }
