@@ -1,6 +1,6 @@
-// What every transport does at its edge, whatever it carries: admitting a request (Origin check and
-// the authenticate hook), short plain answers (404, 426, what the endpoint is), finding the
-// runtime, and a shutdown that drains sessions against a deadline.
+// What every transport does at its edge, whatever it carries: admitting a request (Origin check, then
+// the authenticate hook or the OAuth token check), short plain answers (404, 426, what the endpoint
+// is, the OAuth metadata), finding the runtime, and a shutdown that drains sessions against a deadline.
 
 import type { Session } from "./session.ts";
 import type { McpServer } from "./server.ts";
@@ -76,12 +76,12 @@ export function checkRequest(
 ): Response | Admission | Promise<Response | Admission> {
   const origin = req.headers.get("origin");
   if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
-  if (options.oauth) return verifyToken(req, options.oauth);
+  if (options.oauth) return admitToken(req, options.oauth);
   if (!options.authenticate) return NO_AUTH;
   return authenticate(req, options.authenticate, options.realm);
 }
 
-async function verifyToken(req: Request, oauth: OAuthResource): Promise<Response | Admission> {
+async function admitToken(req: Request, oauth: OAuthResource): Promise<Response | Admission> {
   const token = await oauth.verify(req);
   if (token instanceof Response) return token;
   return { auth: token, expires: token.expiresAt === undefined ? undefined : token.expiresAt * 1000 };
