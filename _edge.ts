@@ -1,9 +1,10 @@
-// What every transport does at its edge, whatever it carries: admitting a request (Origin check and
-// the authenticate hook), short plain answers (404, 426, what the endpoint is), finding the
-// runtime, and a shutdown that drains sessions against a deadline.
+// What every transport does at its edge, whatever it carries: admitting a request (Origin check, then
+// the authenticate hook or the OAuth token check), short plain answers (404, 426, what the endpoint
+// is, the OAuth metadata), finding the runtime, and a shutdown that drains sessions against a deadline.
 
 import type { Session } from "./session.ts";
 import type { McpServer } from "./server.ts";
+import type { OAuthResource } from "./oauth.ts";
 
 /** Options of a transport's `close()`. */
 export interface CloseOptions {
@@ -16,6 +17,25 @@ export interface AdmissionOptions {
   allowedOrigins?: string[] | "*" | ((origin: string) => boolean);
   authenticate?: (request: Request) => unknown;
   realm?: string;
+  oauth?: OAuthResource;
+}
+
+/** What admission found: who the client is, and (an OAuth token's) when that stops holding, in ms since the epoch. */
+export interface Admission {
+  auth: unknown;
+  expires?: number;
+}
+
+/** Refuses options that admit in two ways at once. */
+export function checkAdmissionOptions(options: AdmissionOptions): void {
+  if (options.oauth && options.authenticate) {
+    throw new TypeError("pass either oauth or authenticate, not both: oauth authenticates every request itself");
+  }
+}
+
+/** With `oauth`, the answer for a path other than the endpoint's: its metadata document, if it asks for it. */
+export function otherPath(req: Request, path: string, options: AdmissionOptions): Response {
+  return options.oauth?.metadataResponse(req) ?? notFound(path);
 }
 
 // deno-lint-ignore no-explicit-any
@@ -44,20 +64,27 @@ export function originCheck(allowed: AdmissionOptions["allowedOrigins"]): (origi
 }
 
 /**
- * The Origin check (403) and the `authenticate` hook (401 with
- * `WWW-Authenticate`, or the hook's own Response). Gives the auth result
- * when admitted: at once without a hook, so that most requests take no
- * promise hop here.
+ * The Origin check (403), then the `authenticate` hook (401 with
+ * `WWW-Authenticate`, or the hook's own Response) or the OAuth token check
+ * (401 or 403 with a challenge). Gives the auth result when admitted: at
+ * once without either, so that most requests take no promise hop here.
  */
 export function checkRequest(
   req: Request,
   originAllowed: (origin: string) => boolean,
   options: AdmissionOptions,
-): Response | { auth: unknown } | Promise<Response | { auth: unknown }> {
+): Response | Admission | Promise<Response | Admission> {
   const origin = req.headers.get("origin");
   if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
+  if (options.oauth) return admitToken(req, options.oauth);
   if (!options.authenticate) return NO_AUTH;
   return authenticate(req, options.authenticate, options.realm);
+}
+
+async function admitToken(req: Request, oauth: OAuthResource): Promise<Response | Admission> {
+  const token = await oauth.verify(req);
+  if (token instanceof Response) return token;
+  return { auth: token, expires: token.expiresAt === undefined ? undefined : token.expiresAt * 1000 };
 }
 
 const NO_AUTH = Object.freeze({ auth: undefined });
@@ -66,7 +93,7 @@ async function authenticate(
   req: Request,
   hook: (request: Request) => unknown,
   realm = "mcp",
-): Promise<Response | { auth: unknown }> {
+): Promise<Response | Admission> {
   let auth: unknown;
   try {
     auth = await hook(req);

@@ -32,7 +32,29 @@ function thrown(e: unknown): CallToolResult {
 }
 
 // Errors a client must see as JSON-RPC errors even when a tool throws them.
-const PROTOCOL_ERRORS = new Set<number>([ErrorCode.MissingClientCapability, ErrorCode.UrlElicitationRequired]);
+const PROTOCOL_ERRORS = new Set<number>([
+  ErrorCode.MissingClientCapability,
+  ErrorCode.UrlElicitationRequired,
+  ErrorCode.InsufficientScope,
+]);
+
+/** Refuses a call whose access token lacks a scope the tool needs; the error names what to ask for. */
+function checkScopes(tool: ToolEntry, ctx: Context): void {
+  const granted = (ctx.auth as { scopes?: unknown } | null | undefined)?.scopes;
+  const has = Array.isArray(granted) ? granted : [];
+  const missing = tool.scopes!.filter((s) => !has.includes(s));
+  if (!missing.length) return;
+  const many = missing.length > 1;
+  const what = `${many ? "the scopes" : "the scope"} ${missing.join(" ")}`;
+  const why = Array.isArray(granted)
+    ? "which the access token does not grant"
+    : "and this connection has no OAuth token";
+  throw new McpError(
+    ErrorCode.InsufficientScope,
+    `Insufficient scope: tool ${tool.def.name} needs ${what}, ${why}; use a token that grants ${many ? "them" : "it"}`,
+    { requiredScopes: [...tool.scopes!] },
+  );
+}
 
 function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | string | PromiseLike<CallToolResult> {
   // The common case, text out and no output schema, is serialized here; responseFrame() takes it as it is.
@@ -208,6 +230,7 @@ export const ROUTES: Record<string, Route> = {
   "tools/call": (reg, p, ctx) => {
     const tool = reg.tool(p.name);
     if (!tool) throw invalid(`Unknown tool: ${describe(p.name)}`);
+    if (tool.scopes) checkScopes(tool, ctx);
     const args = p.arguments ?? {};
     // A server that offers no tasks ignores params.task, as 2025-11-25 asks.
     if (tool.task !== "forbidden" || (p.task !== undefined && reg.taskTools())) {

@@ -6,13 +6,15 @@ import type { Refusal } from "./channel.ts";
 import type { McpServer } from "./server.ts";
 import type { BunHttpServerLike, HttpHandler, HttpOptions } from "./transport_http.ts";
 import {
+  type Admission,
+  checkAdmissionOptions,
   checkRequest,
   type CloseOptions,
   drainSessions,
   endpointInfo,
   isPath,
-  notFound,
   originCheck,
+  otherPath,
 } from "./_edge.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
 import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./_http_session.ts";
@@ -105,6 +107,7 @@ class HttpEndpoint {
     private readonly options: HttpOptions,
     private readonly websocket: boolean,
   ) {
+    checkAdmissionOptions(options);
     this.#path = options.path ?? "/mcp";
     this.#maxBody = options.maxMessageBytes ?? 4 * 1024 * 1024;
     this.#maxSessions = options.maxSessions ?? 10_000;
@@ -117,12 +120,12 @@ class HttpEndpoint {
     };
     this.#maxBuffered = limits.maxBuffered;
     this.#originAllowed = originCheck(options.allowedOrigins);
-    this.#authenticated = !!options.authenticate;
+    this.#authenticated = !!(options.authenticate || options.oauth);
     this.#cluster = clusterOf(server);
     // In a cluster a session id starts with its owner's id, so that any instance knows where to forward it.
     const prefix = this.#cluster ? `${this.#cluster.id}.` : "";
     this.sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000, prefix);
-    this.#stateless = new StatelessPosts(server);
+    this.#stateless = new StatelessPosts(server, options.oauth);
     this.#detach = this.#cluster?.attach({
       path: this.#path,
       fetch: (req) => this.fetch(req),
@@ -141,7 +144,7 @@ class HttpEndpoint {
   }
 
   #fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {
-    if (!isPath(req, this.#path)) return Promise.resolve(notFound(this.#path));
+    if (!isPath(req, this.#path)) return Promise.resolve(otherPath(req, this.#path, this.options));
     const method = req.method;
     if (method !== "POST" && method !== "GET" && method !== "DELETE") {
       return Promise.resolve(
@@ -186,7 +189,7 @@ class HttpEndpoint {
   #admitted(
     req: Request,
     method: string,
-    checked: Response | { auth: unknown },
+    checked: Response | Admission,
     bunServer?: BunHttpServerLike,
   ): Promise<Response> {
     if (checked instanceof Response) return Promise.resolve(checked);
@@ -285,8 +288,8 @@ class HttpEndpoint {
     }
     const r = newRoute(ids);
     for (const id of ids) hs.owners.set(id, r);
-    const refusal = hs.session.dispatch(value);
-    return this.#answer(req, hs, r, { ids, created, refusal, accept, bunServer });
+    const refusal = hs.session.dispatch(value, auth);
+    return this.#answer(req, hs, r, { ids, created, refusal, accept, auth, bunServer });
   }
 
   // The answer to a dispatched POST: JSON when the client takes it and nothing but responses comes, else SSE.
@@ -299,6 +302,7 @@ class HttpEndpoint {
       created: boolean;
       refusal?: Refusal;
       accept: { json: boolean; sse: boolean };
+      auth: unknown;
       bunServer?: BunHttpServerLike;
     },
   ): Response | Promise<Response> {
@@ -328,16 +332,23 @@ class HttpEndpoint {
 
     const answered = r.pending.size === 0;
     const extras = r.buffer.some((b) => !b.response);
-    if (accept.json && (!accept.sse || (answered && !extras && !r.closeRequested))) {
+    // A request refused at once for want of a scope is a 403 (in JSON), whatever the client accepts.
+    const forbidden = answered && !extras && !!r.requiredScopes && !!this.options.oauth && ids.length === 1;
+    if ((accept.json || forbidden) && (!accept.sse || (answered && !extras && !r.closeRequested))) {
       r.mode = "json";
       for (const b of r.buffer) {
         if (b.response) r.json.push(b.text);
         else hs.events.write(hs.events.standalone, b.text);
       }
       r.buffer = [];
-      if (answered) return jsonResponse(r.json, headers);
+      // One request refused for want of a scope: 403 with the challenge, for the client to step up.
+      const answer = (frames: string[]) =>
+        r.requiredScopes && this.options.oauth && ids.length === 1 && frames.length === 1
+          ? this.options.oauth.insufficientScope(r.requiredScopes, how.auth, frames[0])
+          : jsonResponse(frames, headers);
+      if (answered) return answer(r.json);
       return new Promise<Response>((resolve) => {
-        r.resolveJson = (frames) => resolve(jsonResponse(frames, headers));
+        r.resolveJson = (frames) => resolve(answer(frames));
       });
     }
 

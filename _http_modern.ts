@@ -5,6 +5,7 @@
 import { ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
+import type { OAuthResource } from "./oauth.ts";
 import { accepts, notAcceptable, rpcError } from "./_http.ts";
 import { sseData } from "./_sse.ts";
 
@@ -25,7 +26,8 @@ export class StatelessPosts {
   /** Sessions of requests still running. */
   readonly running: Set<Session> = new Set();
 
-  constructor(private readonly server: McpServer) {}
+  /** `oauth`: for the 403 and scope challenge of a request refused for want of a scope. */
+  constructor(private readonly server: McpServer, private readonly oauth?: OAuthResource) {}
 
   /** Answers a POST whose message names `version` in its `_meta`. */
   post(req: Request, msg: Message, version: string, auth: unknown): Response {
@@ -55,6 +57,7 @@ export class StatelessPosts {
     const early: string[] = [];
     let response: string | undefined;
     let status = 200;
+    let requiredScopes: readonly string[] | undefined;
     let write: ((text: string) => void) | undefined;
     // Ends the response body once, with the last frame if any; the client may have gone, so nothing here throws.
     let done: ((text: string | undefined) => void) | undefined;
@@ -68,6 +71,7 @@ export class StatelessPosts {
         if (meta?.responseTo === id && id !== undefined) {
           response = text;
           status = statusOf(meta?.error);
+          requiredScopes = meta?.requiredScopes;
           finish(text);
         } else if (write) write(text);
         else early.push(text);
@@ -87,8 +91,11 @@ export class StatelessPosts {
     session.dispatch(msg);
     if (id === undefined) return (end(), new Response(null, { status: 202 }));
     // Answered at once: JSON, unless the client takes only SSE (errors are JSON with their status either way).
-    if (response !== undefined && (accept.json || status !== 200)) {
+    // A request refused for want of a scope is a 403 with the challenge, for the client to step up.
+    const forbidden = requiredScopes && this.oauth;
+    if (response !== undefined && (accept.json || status !== 200 || forbidden)) {
       end();
+      if (forbidden) return forbidden.insufficientScope(requiredScopes!, auth, response);
       return new Response(response, { status, headers: { "content-type": "application/json" } });
     }
     if (!accept.sse) {

@@ -23,6 +23,8 @@ export interface PostRoute {
   resolveJson?: (frames: string[]) => void;
   /** A handler asked to close the stream before the transport chose it (closeSseStream). */
   closeRequested: boolean;
+  /** A response refused its request for want of these OAuth scopes. */
+  requiredScopes?: readonly string[];
 }
 
 export function newRoute(ids: RequestId[]): PostRoute {
@@ -83,6 +85,7 @@ export class HttpSession {
       let r: PostRoute | undefined;
       for (const id of ids) if ((r = this.owners.get(id))) break;
       if (!r) return; // nobody is waiting for it any more
+      if (meta.requiredScopes) r.requiredScopes = meta.requiredScopes;
       this.#respond(r, text, ids);
       return;
     }

@@ -28,6 +28,8 @@ export interface ToolEntry {
   output?: StandardSchemaV1;
   handler: ToolHandler<StandardSchemaV1 | undefined, StandardSchemaV1 | undefined>;
   task: TaskSupport;
+  /** OAuth scopes a call needs. */
+  scopes?: readonly string[];
   enabled: boolean;
 }
 

@@ -6,13 +6,19 @@ import type { CallToolResult, ContentBlock, GetPromptResult, ReadResourceResult,
 import type { PromptReturn, ResourceReturn } from "./server.ts";
 import { strip } from "./_util.ts";
 
-/** An error response with its code beside it, so that no transport has to parse the frame to learn it. */
+/**
+ * An error response with its code (and, refusing for want of OAuth scopes, the scopes) beside it, so that no
+ * transport has to parse the frame to learn them.
+ */
 export class ErrorResponse implements Refusal {
-  constructor(readonly text: string, readonly code: number) {}
+  constructor(readonly text: string, readonly code: number, readonly requiredScopes?: readonly string[]) {}
 }
 
 export function errorResponse(id: RequestId | null, error: JsonRpcErrorObject): ErrorResponse {
-  return new ErrorResponse(errorFrame(id, error), error.code);
+  if (error.code !== ErrorCode.InsufficientScope) return new ErrorResponse(errorFrame(id, error), error.code);
+  const scopes = (error.data as { requiredScopes?: unknown } | undefined)?.requiredScopes;
+  const named = Array.isArray(scopes) && scopes.every((s) => typeof s === "string") ? scopes : undefined;
+  return new ErrorResponse(errorFrame(id, error), error.code, named);
 }
 
 /** What answering one message gives: a result frame, an error, or nothing (a notification, a cancelled request). */

@@ -62,8 +62,22 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** OAuth scope names (RFC 6749's scope-token): printable ASCII but space, `"` and `\`, so they fit a header. */
+export function isScopeToken(s: unknown): s is string {
+  return typeof s === "string" && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s);
+}
+
+/**
+ * Auth values whose principal is not their JSON: an OAuth token's is who it
+ * names (its subject and client), not its expiry or scopes, which a
+ * refreshed token changes.
+ */
+export const principals: WeakMap<object, string> = new WeakMap();
+
 /** The authenticate result as a comparable key: sessions and request states are bound to it. */
 export function principalOf(auth: unknown): string {
+  const known = typeof auth === "object" && auth !== null ? principals.get(auth) : undefined;
+  if (known !== undefined) return known;
   try {
     return JSON.stringify(auth) ?? "";
   } catch {

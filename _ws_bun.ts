@@ -12,13 +12,14 @@ export function isBunServer(x: unknown): x is BunServerLike {
 
 interface SocketData {
   auth: unknown;
+  expires?: number;
   conn?: Conn;
   ended?: () => void;
 }
 
 /** Upgrades an admitted request; Bun then calls the handlers of {@linkcode bunWebSocket}. */
 export function upgradeBun(req: Request, bunServer: BunServerLike, admitted: Admitted): Response | undefined {
-  const data: SocketData = { auth: admitted.auth };
+  const data: SocketData = { auth: admitted.auth, expires: admitted.expires };
   const headers = admitted.protocol ? { "Sec-WebSocket-Protocol": admitted.protocol } : undefined;
   if (bunServer.upgrade(req, { headers, data })) return undefined;
   return text(400, "WebSocket upgrade failed");
@@ -34,6 +35,7 @@ export function bunWebSocket(core: WsCore): BunWebSocketHandlers {
       data.ended = ended.resolve;
       const conn: Conn = {
         auth: data.auth,
+        expires: data.expires,
         ended: ended.promise,
         alive: true,
         ping: core.keepAlive > 0 && ws.ping ? () => ws.ping!() : undefined,

@@ -8,6 +8,9 @@ import type { Session } from "./session.ts";
 export interface Conn {
   session?: Session;
   auth: unknown;
+  /** When the connection's access token expires, in ms since the epoch; the socket closes then. */
+  expires?: number;
+  expiry?: ReturnType<typeof setTimeout>;
   close(code: number, reason: string): void;
   /** Resolves when the socket has really closed (its close frame is out). */
   ended: Promise<void>;
@@ -32,6 +35,8 @@ export interface WsCore {
 /** What the admission checks found: who the client is, and the subprotocol to answer with. */
 export interface Admitted {
   auth: unknown;
+  /** When the access token expires, in ms since the epoch. */
+  expires?: number;
   protocol?: string;
 }
 

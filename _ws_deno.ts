@@ -14,6 +14,7 @@ export function upgradeDeno(core: WsCore, req: Request, admitted: Admitted): Res
   const ended = deferred();
   const conn: Conn = {
     auth: admitted.auth,
+    expires: admitted.expires,
     ended: ended.promise,
     close(code, reason) {
       try {

@@ -41,6 +41,11 @@ export interface SendMeta {
   /** The message is an error response, with this JSON-RPC error code. */
   error?: number;
   /**
+   * The error refuses a request for want of these OAuth scopes
+   * (`InsufficientScope`): HTTP answers it with 403 and a scope challenge.
+   */
+  requiredScopes?: readonly string[];
+  /**
    * The message refuses a whole incoming message (not JSON, a batch the
    * protocol version does not allow): it answers no request.
    */

@@ -57,6 +57,12 @@ export class Context {
   readonly method: string;
   /** The request's `_meta`, if any. */
   readonly meta: Record<string, unknown> | undefined;
+  /**
+   * Who sent the request: the result of the transport's `authenticate`
+   * hook, or with `oauth`, the verified `OAuthToken` the request
+   * came with.
+   */
+  readonly auth: unknown;
   #controller?: AbortController = undefined;
   #cancelled = false;
   #timer?: ReturnType<typeof setTimeout> = undefined;
@@ -79,6 +85,7 @@ export class Context {
     this.method = msg.method;
     const meta = msg.params?._meta;
     this.meta = typeof meta === "object" && meta !== null ? meta as Record<string, unknown> : undefined;
+    this.auth = session.auth;
   }
 
   /** The protocol version of this request: its own (2026-07-28) or the session's. */
@@ -100,11 +107,6 @@ export class Context {
   get signal(): AbortSignal {
     // Made on first use: most handlers never look at it.
     return (this.#controller ??= new AbortController()).signal;
-  }
-
-  /** The result of the transport's `authenticate` hook. */
-  get auth(): unknown {
-    return this.session.auth;
   }
 
   /** The progress token the client sent, if any. */

@@ -88,6 +88,12 @@ export const ErrorCode = {
   ResourceNotFound: -32002,
   /** The connection closed, or the server is shutting down. */
   ConnectionClosed: -32000,
+  /**
+   * The access token lacks a scope the request needs (see `oauthResource`);
+   * `data.requiredScopes` names them. Over HTTP it is answered with 403 and
+   * a scope challenge.
+   */
+  InsufficientScope: -32003,
   /** Too many requests in flight on one connection. */
   ServerBusy: -32010,
   /** 2026-07-28: an HTTP header disagrees with the body. */

@@ -15,6 +15,7 @@
  *   {@linkcode httpHandler} mount beside your own routes;
  *   {@linkcode serveStdio} serves standard input and output.
  * - {@linkcode bearerAuth} and the `authenticate` option admit clients;
+ *   {@linkcode oauthResource} makes the server an OAuth 2.1 resource server;
  *   `allowedOrigins` and the limits in the options keep hostile peers out.
  * - Tasks: a tool with `task: "optional"` or `"required"` answers with a
  *   task the client polls, in both eras (2025-11-25 `tasks/*` and the
@@ -85,6 +86,14 @@ export { type McpHandler, mcpHandler, type McpHandlerOptions } from "./mcp_handl
 export { serve, type ServeHandle, type ServeOptions } from "./serve.ts";
 export type { CloseOptions } from "./_edge.ts";
 export { bearerAuth, type BearerAuthOptions } from "./auth.ts";
+export {
+  type OAuthResource,
+  oauthResource,
+  type OAuthResourceOptions,
+  type OAuthToken,
+  TOKEN_EXPIRED_CLOSE_CODE,
+  type TokenClaims,
+} from "./oauth.ts";
 export { serveStdio, type StdioHandle, type StdioOptions } from "./transport_stdio.ts";
 export {
   ErrorCode,

@@ -36,7 +36,7 @@ import { ClusterNode } from "./_cluster.ts";
 import type { ClusterTransport } from "./cluster.ts";
 import type { TaskOptions, TaskSupport } from "./tasks.ts";
 import { checkTaskOptions, tasksOf } from "./_tasks.ts";
-import { levelRank, strip } from "./_util.ts";
+import { isScopeToken, levelRank, strip } from "./_util.ts";
 
 /** How long a client may cache a 2026-07-28 result, and whether caches may share it. */
 export interface CacheHint {
@@ -153,6 +153,14 @@ export interface ToolDefinition<In extends StandardSchemaV1 | undefined, Out ext
   icons?: Icon[];
   /** Metadata. */
   _meta?: Meta;
+  /**
+   * OAuth scopes the caller's access token must grant (see
+   * `oauthResource`). A call without them is refused with
+   * `ErrorCode.InsufficientScope` (over HTTP: 403 and a scope challenge, so
+   * the client can step up). A connection with no scopes at all (no OAuth
+   * token, or stdio) is refused too. Not shown in `tools/list`.
+   */
+  scopes?: readonly string[];
 }
 
 /** A tool handler: receives validated arguments and a {@linkcode Context}. */
@@ -351,11 +359,14 @@ export class McpServer {
       throw new TypeError(`tool name "${name}" must be 1-128 characters of A-Z, a-z, 0-9, _, - and .`);
     }
     if (typeof handler !== "function") throw new TypeError(`tool "${name}" needs a handler function`);
-    const { input, output, title, description, annotations, task, icons, _meta } = definition ?? {};
+    const { input, output, title, description, annotations, task, icons, _meta, scopes } = definition ?? {};
     if (task !== undefined && task !== "forbidden" && task !== "optional" && task !== "required") {
       throw new TypeError(
         `tool "${name}": task must be "forbidden", "optional" or "required", not ${JSON.stringify(task)}`,
       );
+    }
+    if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every(isScopeToken))) {
+      throw new TypeError(`scopes of tool "${name}" must be an array of OAuth scope names (no spaces or quotes)`);
     }
     let inputSchema: Record<string, unknown> = { type: "object", additionalProperties: false };
     if (input !== undefined) {
@@ -376,6 +387,7 @@ export class McpServer {
       output,
       handler: handler as ToolEntry["handler"],
       task: task ?? "forbidden",
+      scopes: scopes?.length ? Object.freeze([...scopes]) : undefined,
       enabled: true,
     };
     return this.#registry.register("tools", this.#registry.tools, name, entry, `tool "${name}"`);

@@ -59,6 +59,13 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "./versions.ts";
 
+/** What the transport learns of an error response: its code and, refusing for want of OAuth scopes, the scopes. */
+function errorMeta(to: RequestId, err: ErrorResponse): SendMeta {
+  return err.requiredScopes
+    ? { responseTo: to, error: err.code, requiredScopes: err.requiredScopes }
+    : { responseTo: to, error: err.code };
+}
+
 /** Options of a request the server sends to the client. */
 export interface ClientRequestOptions {
   /** Aborts the request; the client is sent `notifications/cancelled`. */
@@ -89,8 +96,15 @@ export class Session {
   readonly id: string = crypto.randomUUID();
   /** The server this session belongs to. */
   readonly server: McpServer;
-  /** The result of the transport's `authenticate` hook. */
-  readonly auth: unknown;
+  /**
+   * The result of the transport's `authenticate` hook (or the verified
+   * OAuth token): at connection, or, over HTTP, of the session's latest
+   * request (a refreshed token replaces the one the session opened with).
+   * A request's handlers see the one it came with, as `ctx.auth`.
+   */
+  get auth(): unknown {
+    return this.#auth;
+  }
   /** The transport's name. */
   readonly transport: string;
   /** The negotiated protocol version; empty until `initialize`. */
@@ -104,6 +118,7 @@ export class Session {
   /** URIs this client subscribed to. */
   readonly subscriptions: Set<string> = new Set();
 
+  #auth: unknown;
   #channel: Channel;
   #reg: Registry;
   #fanout: Fanout;
@@ -122,7 +137,7 @@ export class Session {
     this.#channel = channel;
     this.#reg = registryOf(server);
     this.#fanout = fanoutOf(server);
-    this.auth = init.auth;
+    this.#auth = init.auth;
     this.transport = init.transport ?? "unknown";
     this.logLevel = server.options.logLevel;
     this.#outbound = new Outbound(
@@ -178,10 +193,12 @@ export class Session {
    * body themselves. Returns the refusal of the message as a whole (a batch
    * the protocol version does not allow, a message with no usable id), for
    * the transport to answer on the request that carried it; everything else
-   * goes out through the channel.
+   * goes out through the channel. `auth`, from a transport that
+   * authenticates each request (HTTP), becomes {@linkcode Session.auth}.
    */
-  dispatch(value: unknown): Refusal | undefined {
+  dispatch(value: unknown, auth?: unknown): Refusal | undefined {
     if (this.#closed) return undefined;
+    if (auth !== undefined) this.#auth = auth;
     if (Array.isArray(value)) return this.#batch(value);
     const out = this.#handle(value);
     if (out === undefined) return undefined;
@@ -191,11 +208,11 @@ export class Session {
     if (typeof out === "string") this.#send(out, to === undefined ? undefined : { responseTo: to });
     else if (out instanceof ErrorResponse) {
       if (to === undefined) return out;
-      this.#send(out.text, { responseTo: to, error: out.code });
+      this.#send(out.text, errorMeta(to, out));
     } else {
       out.then((a) => {
         if (typeof a === "string") this.#send(a, to === undefined ? undefined : { responseTo: to });
-        else if (a !== undefined) this.#send(a.text, to === undefined ? undefined : { responseTo: to, error: a.code });
+        else if (a !== undefined) this.#send(a.text, to === undefined ? undefined : errorMeta(to, a));
         else if (to !== undefined) this.#noResponse(to);
       });
     }

@@ -19,6 +19,7 @@ import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import type { WebSocketOptions } from "./transport_ws.ts";
 import type { CloseOptions } from "./_edge.ts";
+import type { OAuthResource } from "./oauth.ts";
 import { httpSessionOf } from "./_http_session.ts";
 import { createHttpHandler } from "./_http_endpoint.ts";
 import { primesStreams } from "./versions.ts";
@@ -55,13 +56,21 @@ export interface HttpOptions {
   allowedOrigins?: WebSocketOptions["allowedOrigins"];
   /**
    * Runs on every request. Return anything but `undefined`, `null` or
-   * `false` to accept (the value given at `initialize` becomes `ctx.auth`);
-   * return a `Response` to refuse with it; return nothing, `false` or throw
-   * to refuse with 401. Same as the WebSocket option.
+   * `false` to accept: it becomes the request's `ctx.auth`, and a session
+   * takes only requests whose value equals (as JSON) the one it was opened
+   * with. Return a `Response` to refuse with it; return nothing, `false` or
+   * throw to refuse with 401. Same as the WebSocket option.
    */
   authenticate?: (request: Request) => unknown;
   /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */
   realm?: string;
+  /**
+   * Makes the endpoint an OAuth resource server ({@linkcode oauthResource}):
+   * every request needs a valid access token, which becomes `ctx.auth`, and
+   * the metadata document is served. Instead of `authenticate`. Same as the
+   * WebSocket option.
+   */
+  oauth?: OAuthResource;
 }
 
 /** The subset of Bun's `Server` the HTTP handler uses: lifting the idle timeout of long-lived SSE responses. */

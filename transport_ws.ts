@@ -10,22 +10,26 @@ import type { McpServer } from "./server.ts";
 import { clusterOf } from "./_cluster.ts";
 import type { Session } from "./session.ts";
 import {
+  checkAdmissionOptions,
   checkRequest,
   type CloseOptions,
   drainSessions,
   endpointUrls,
   isPath,
-  notFound,
   originCheck,
+  otherPath,
   runtime,
   text,
   waitAtMost,
 } from "./_edge.ts";
+import { type OAuthResource, TOKEN_EXPIRED_CLOSE_CODE } from "./oauth.ts";
 import { type Admitted, type Conn, utf8Length, type WsCore } from "./_ws_core.ts";
 import { upgradeDeno } from "./_ws_deno.ts";
 import { bunWebSocket, isBunServer, upgradeBun } from "./_ws_bun.ts";
 
 export type { CloseOptions };
+
+const MAX_TIMER = 2_147_483_647;
 
 /** Options of {@linkcode websocketHandler} and {@linkcode serve}. */
 export interface WebSocketOptions {
@@ -59,6 +63,13 @@ export interface WebSocketOptions {
   authenticate?: (request: Request) => unknown;
   /** Realm named in the `WWW-Authenticate` header of a 401. Default `"mcp"`. */
   realm?: string;
+  /**
+   * Makes the endpoint an OAuth resource server ({@linkcode oauthResource}):
+   * the upgrade needs a valid access token, which becomes `ctx.auth`; the
+   * socket is closed with 4401 when it expires; the metadata document is
+   * served. Instead of `authenticate`.
+   */
+  oauth?: OAuthResource;
 }
 
 /** The subset of Bun's `Server` that {@linkcode WebSocketHandler.fetch} uses. */
@@ -159,6 +170,7 @@ export interface WebSocketHandler {
  * ```
  */
 export function websocketHandler(server: McpServer, options: WebSocketOptions = {}): WebSocketHandler {
+  checkAdmissionOptions(options);
   const path = options.path ?? "/mcp";
   const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const maxConnections = options.maxConnections ?? 10_000;
@@ -191,6 +203,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       conns.add(conn);
       if (conn.ping && pinger === undefined) pinger = setInterval(pingAll, core.keepAlive);
       conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
+      if (conn.expires !== undefined) expireAt(conn, conn.expires);
     },
     message(conn, data) {
       conn.alive = true;
@@ -204,10 +217,20 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       }
     },
     gone(conn) {
+      clearTimeout(conn.expiry);
       if (!conns.delete(conn)) return;
       conn.session?.closed();
       if (pinger !== undefined && ![...conns].some((c) => c.ping)) (clearInterval(pinger), pinger = undefined);
     },
+  };
+
+  // Closes the socket when its token expires; a timer fires at most 2^31 - 1 ms ahead, so a far expiry re-arms it.
+  const expireAt = (conn: Conn, at: number) => {
+    const ms = at - Date.now();
+    conn.expiry = setTimeout(
+      () => ms > MAX_TIMER ? expireAt(conn, at) : conn.close(TOKEN_EXPIRED_CLOSE_CODE, "access token expired"),
+      Math.max(0, Math.min(ms, MAX_TIMER)),
+    );
   };
 
   const busy = () =>
@@ -219,7 +242,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
 
   // Checks shared by both runtimes; returns a refusal, or the auth result.
   async function admit(req: Request): Promise<Response | Admitted> {
-    if (!isPath(req, path)) return notFound(path);
+    if (!isPath(req, path)) return otherPath(req, path, options);
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       const { ws } = endpointUrls(req);
       return text(426, `This is an MCP WebSocket endpoint: connect an MCP client to ${ws} (subprotocol "mcp").`, {
@@ -234,7 +257,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     const late = busy();
     if (late) return late;
     const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((s) => s.trim()) ?? [];
-    return { auth: checked.auth, protocol: offered.includes("mcp") ? "mcp" : undefined };
+    return { auth: checked.auth, expires: checked.expires, protocol: offered.includes("mcp") ? "mcp" : undefined };
   }
 
   async function fetch(req: Request, bunServer?: unknown): Promise<Response | undefined> {
