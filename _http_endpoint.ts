@@ -18,7 +18,7 @@ import {
 } from "./_edge.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
 import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./_http_session.ts";
-import { type SseLimits, sseResponse, type Stream } from "./_sse.ts";
+import { endStreamAt, type SseLimits, sseResponse, type Stream } from "./_sse.ts";
 import { StatelessPosts } from "./_http_modern.ts";
 import { perRequestVersion, primesStreams } from "./versions.ts";
 import { type ClusterNode, clusterOf, ownerOf } from "./_cluster.ts";
@@ -201,8 +201,16 @@ class HttpEndpoint {
       const owner = token === null ? undefined : ownerOf(token);
       if (owner !== undefined && owner !== this.#cluster.id) return this.#forward(req, owner, bunServer);
     }
-    if (method === "POST") return this.#post(req, checked.auth, bunServer);
-    if (method === "GET") return Promise.resolve(this.#get(req, checked.auth, bunServer));
+    // A stream opened with an access token ends when the token expires, as a WebSocket closes.
+    const expires = checked.expires;
+    if (method === "POST") {
+      const res = this.#post(req, checked.auth, bunServer);
+      return expires === undefined ? res : res.then((r) => endStreamAt(r, expires));
+    }
+    if (method === "GET") {
+      const res = this.#get(req, checked.auth, bunServer);
+      return Promise.resolve(expires === undefined ? res : endStreamAt(res, expires));
+    }
     const found = this.sessions.find(req, checked.auth, this.#authenticated);
     if (found instanceof Response) return Promise.resolve(found);
     found.end("The client ended the session");

@@ -57,6 +57,46 @@ export function sseResponse(body: ReadableStream<Uint8Array>, headers: Record<st
   });
 }
 
+const MAX_TIMER = 2_147_483_647;
+
+/**
+ * The response with its SSE stream, if it is one, ended at `at` (ms since the epoch): the expiry of the
+ * access token that opened it. The client sees the stream end as any, and resumes with a fresh token.
+ */
+export function endStreamAt(res: Response, at: number): Response {
+  if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) return res;
+  const reader = res.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      // A timer fires at most 2^31 - 1 ms ahead: a far expiry re-arms it.
+      const arm = () => {
+        const ms = at - Date.now();
+        timer = setTimeout(() => {
+          if (ms > MAX_TIMER) return arm();
+          reader.cancel("the access token expired").catch(() => {});
+          try {
+            controller.close();
+          } catch { /* already closed */ }
+        }, Math.max(0, Math.min(ms, MAX_TIMER)));
+      };
+      arm();
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      try {
+        if (done) (clearTimeout(timer), controller.close());
+        else controller.enqueue(value);
+      } catch { /* closed at expiry meanwhile */ }
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, headers: res.headers });
+}
+
 /** The streams and retained events of one HTTP session. */
 export class EventLog {
   readonly streams = new Map<number, Stream>();

@@ -220,6 +220,7 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
   const known = new Set([...supported, ...required]);
   const initialScope = required.length ? required : supported;
   let warned = false;
+  let warnedMs = false;
 
   const challenge = (params: { error?: string; scope?: string; error_description?: string }) =>
     "Bearer " + Object.entries({
@@ -274,7 +275,8 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
         claims = undefined;
       }
       if (claims instanceof Response) return claims;
-      if (!isRecord(claims) || claims.active === false) {
+      // Introspection says active: true of a token it vouches for; anything else there is a refusal.
+      if (!isRecord(claims) || (claims.active !== undefined && claims.active !== true)) {
         return unauthorized("invalid_token", "The access token is not valid");
       }
       const aud = claims.aud;
@@ -286,7 +288,15 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
       if (exp !== undefined && (typeof exp !== "number" || !(exp * 1000 > Date.now()))) {
         return unauthorized("invalid_token", "The access token expired");
       }
-      const token = tokenOf(claims as TokenClaims, m[1]);
+      // exp is in seconds; one in milliseconds would keep an expired token valid for millennia.
+      if (typeof exp === "number" && exp > 1e11) {
+        if (!warnedMs) {
+          warnedMs = true;
+          console.error("oauthResource: verifyToken gave an exp in milliseconds; JWT exp is in seconds (logged once)");
+        }
+        return unauthorized("invalid_token", "The access token's exp is not in seconds");
+      }
+      const token = await tokenOf(claims as TokenClaims, m[1]);
       if (required.some((s) => !token.scopes.includes(s))) return self.insufficientScope(required, token);
       return token;
     },
@@ -308,8 +318,14 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
   return self;
 }
 
-/** The verified token handlers see; bound to who it names, so that a refreshed token keeps its sessions. */
-function tokenOf(claims: TokenClaims, raw: string): OAuthToken {
+/**
+ * The verified token handlers see, bound to who it names so that a refreshed token keeps its sessions and
+ * tasks: its subject (with issuer and client). A token with no subject names no user: the users of one
+ * client would all share the client's id, so such a token is its own principal (by its hash; the token
+ * itself is never kept). Give client-credentials tokens `sub` = the client id (RFC 9068) to keep sessions
+ * across a refresh.
+ */
+async function tokenOf(claims: TokenClaims, raw: string): Promise<OAuthToken> {
   const str = (v: unknown) => (typeof v === "string" ? v : undefined);
   const scope = claims.scope;
   const scopes = typeof scope === "string"
@@ -325,11 +341,12 @@ function tokenOf(claims: TokenClaims, raw: string): OAuthToken {
     expiresAt: typeof claims.exp === "number" ? claims.exp : undefined,
     claims: Object.freeze({ ...claims }),
   });
-  const who = token.subject ?? token.clientId;
-  principals.set(
-    token,
-    who === undefined ? `token:${raw}` : JSON.stringify([token.issuer, token.subject, token.clientId]),
-  );
+  if (token.subject !== undefined) {
+    principals.set(token, JSON.stringify([token.issuer, token.subject, token.clientId]));
+  } else {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(raw)));
+    principals.set(token, `token:${btoa(String.fromCharCode(...digest))}`);
+  }
   return token;
 }
 

@@ -439,13 +439,15 @@ describe("oauthResource in process", () => {
     table.none = { exp: future(), sub: "a" };
     table.prefix = { aud: canonical + "/more", exp: future(), sub: "a" };
     table.inactive = { aud: canonical, active: false, sub: "a" };
+    table.inactiveText = { aud: canonical, active: "false", sub: "a" } as unknown as TokenClaims;
+    table.msExp = { aud: canonical, exp: Date.now() - 3_600_000, sub: "a" }; // exp in ms, an hour ago
     table.noexp = { aud: canonical, sub: "a" };
     for (const t of ["upper", "list", "noexp"]) {
       const res = await post(h.httpUrl, initialize, t);
       assert.equal(res.status, 200, t);
       await res.body?.cancel();
     }
-    for (const t of ["none", "prefix", "inactive", "unknown"]) {
+    for (const t of ["none", "prefix", "inactive", "inactiveText", "msExp", "unknown"]) {
       const res = await post(h.httpUrl, initialize, t);
       assert.equal(res.status, 401, t);
       assert.match(res.headers.get("www-authenticate")!, /error="invalid_token"/, t);
@@ -500,6 +502,39 @@ describe("oauthResource in process", () => {
     const other = await post(h.httpUrl, call("read", {}, 5), "bob", session);
     assert.equal(other.status, 404);
     await other.body?.cancel();
+  });
+
+  test("tokens without sub are each their own principal: one user of an app cannot take another's session", async () => {
+    const aud = h.httpUrl.href;
+    table.appAlice = { aud, exp: future(), client_id: "https://app.example/client.json", scope: "notes:read" };
+    table.appBob = { aud, exp: future(), client_id: "https://app.example/client.json", scope: "notes:read" };
+    const init = await post(h.httpUrl, initialize, "appAlice");
+    const session = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
+    await init.body?.cancel();
+    const mine = await answerOf(await post(h.httpUrl, call("read", {}, 4), "appAlice", session));
+    assert.ok(mine.result, JSON.stringify(mine));
+    const other = await post(h.httpUrl, call("read", {}, 5), "appBob", session);
+    assert.equal(other.status, 404);
+    await other.body?.cancel();
+  });
+
+  test("an SSE stream ends when the token that opened it expires", async () => {
+    const aud = h.httpUrl.href;
+    table.brief = { aud, exp: Math.floor(Date.now() / 1000) + 2, sub: "brief", scope: "notes:read" };
+    const init = await post(h.httpUrl, initialize, "brief");
+    const session = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-11-25" };
+    await init.body?.cancel();
+    const stream = await fetch(h.httpUrl, {
+      headers: { ...session, accept: "text/event-stream", authorization: "Bearer brief" },
+    });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    // The stream ends by itself (the read resolves done) once the token has expired; a later request gets 401.
+    for (;;) if ((await reader.read()).done) break;
+    assert.ok(Date.now() / 1000 >= (table.brief as TokenClaims).exp!, "not before the token expired");
+    const late = await post(h.httpUrl, call("read", {}, 6), "brief", session);
+    assert.equal(late.status, 401);
+    await late.body?.cancel();
   });
 
   test("a tool with scopes, on a connection without OAuth, is refused with the same error", async () => {
