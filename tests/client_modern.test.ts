@@ -4,26 +4,23 @@
 // listen(), and reconnection. Real sockets on random ports throughout.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer as createTcpServer, type Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ErrorCode, McpServer, type ServeHandle, type Session } from "../mod.ts";
+import { ErrorCode, type McpServer, type ServeHandle, type Session } from "../mod.ts";
 import {
   type CloseInfo,
   connect,
   type ConnectOptions,
   type ElicitAnswer,
+  type ElicitParams,
   MAX_INPUT_ROUNDS,
   type McpClient,
   McpClientError,
 } from "../client.ts";
 import { createServer } from "../examples/server.ts";
-import { deferred, type Frame, readFrames, runtimeName, start, waitFor, within } from "./helpers.ts";
+import { deferred, type Frame, start, within } from "./helpers.ts";
+import { handMadeLegacyServer, type SdkServer, sdkServer } from "./legacy_server.ts";
 
 const V = "2026-07-28";
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
 const META_CAPS = "io.modelcontextprotocol/clientCapabilities";
 const META_INFO = "io.modelcontextprotocol/clientInfo";
@@ -383,6 +380,39 @@ describe("protocol 2026-07-28 against the example server", () => {
     reg.remove();
   });
 
+  test("URL-mode elicitation reaches onElicit; notifications/elicitation/complete reaches on()", async () => {
+    // Over 2025-11-25 the server asks on the connection; the handler sees the same params either way.
+    const reg = server.tool("connect_account", {}, async (_args, ctx) => {
+      const res = await ctx.session.request("elicitation/create", {
+        mode: "url",
+        message: "Sign in to continue",
+        url: "https://example.com/connect?id=e1",
+        elicitationId: "e1",
+      }, { relatedTo: ctx.requestId });
+      ctx.session.notify("notifications/elicitation/complete", { elicitationId: "e1" });
+      return String(res.action);
+    });
+    const asked: ElicitParams[] = [];
+    const completed = deferred<Record<string, unknown>>();
+    const [client, name] = await open({
+      protocolVersion: "2025-11-25",
+      capabilities: { elicitation: { form: {}, url: {} } },
+      onElicit: (params) => (asked.push(params), { action: "accept" }),
+    });
+    client.on("notifications/elicitation/complete", (p) => completed.resolve(p));
+    const session = [...server.sessions].find((s) => s.clientInfo?.name === name)!;
+    assert.deepEqual(session.clientCapabilities, { elicitation: { form: {}, url: {} } });
+    assert.deepEqual(await client.callTool("connect_account"), { content: [{ type: "text", text: "accept" }] });
+    assert.deepEqual(asked, [{
+      mode: "url",
+      message: "Sign in to continue",
+      url: "https://example.com/connect?id=e1",
+      elicitationId: "e1",
+    }]);
+    assert.deepEqual(await within(completed.promise, "the completion notice"), { elicitationId: "e1" });
+    reg.remove();
+  });
+
   test("bad listen filters are refused before anything is sent", async () => {
     const [client] = await open();
     await assert.rejects(client.listen(null as unknown as object), TypeError);
@@ -391,26 +421,12 @@ describe("protocol 2026-07-28 against the example server", () => {
 });
 
 describe("falling back to initialize", () => {
-  let sdk: ChildProcess;
-  let sdkUrl: string;
-  before(async () => {
-    // The official SDK's McpServer (2025-11-25, no 2026-07-28) over WebSocket, as bench/hotpath.ts runs it.
-    // It lives while its standard input is open.
-    const args = runtimeName === "bun" ? ["run", "bench/server_sdk_ws.ts"] : ["run", "-A", "bench/server_sdk_ws.ts"];
-    sdk = spawn(process.execPath, args, { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
-    let out = "";
-    sdk.stdout!.on("data", (d) => (out += d));
-    await waitFor(() => /READY (\S+)/.test(out), "the SDK server to listen", 60_000);
-    sdkUrl = /READY (\S+)/.exec(out)![1];
-  });
-  after(async () => {
-    const exited = new Promise((r) => sdk.once("close", r));
-    sdk.stdin!.end("exit\n");
-    await within(exited, "the SDK server to exit");
-  });
+  let sdk: SdkServer;
+  before(async () => (sdk = await sdkServer()));
+  after(() => sdk.close());
 
   test('"auto" against the official SDK\'s 2025 server: its discover error means initialize', async () => {
-    const client = await connect(sdkUrl, { protocolVersion: "auto" });
+    const client = await connect(sdk.url, { protocolVersion: "auto" });
     try {
       assert.equal(client.protocolVersion, "2025-11-25");
       assert.equal(client.serverInfo.name, "bench-sdk");
@@ -422,7 +438,7 @@ describe("falling back to initialize", () => {
 
   test('"2026-07-28" against it fails with the reason', async () => {
     await rejectsWith(
-      connect(sdkUrl, { protocolVersion: V }),
+      connect(sdk.url, { protocolVersion: V }),
       ErrorCode.MethodNotFound,
       /does not speak protocol 2026-07-28: it answered server\/discover with/,
     );
@@ -502,89 +518,3 @@ describe("reconnecting under 2026-07-28", () => {
     }
   });
 });
-
-// ---------------------------------------------------------------------------
-
-/**
- * A 2025-only WebSocket server made by hand (node:net): it answers initialize
- * (2025-06-18) and any tools/call, and on server/discover before initialize
- * either says nothing ("silent", as the spec warns some servers do) or closes
- * the connection ("hang up", as servers on the Rust SDK do).
- */
-async function handMadeLegacyServer(how: "silent" | "hang up") {
-  const methods: string[] = [];
-  const sockets = new Set<Socket>();
-  let count = 0;
-  const send = (s: Socket, msg: unknown) => s.write(serverFrame(0x1, JSON.stringify(msg)));
-  const srv = createTcpServer((s) => {
-    sockets.add(s);
-    count++;
-    s.on("error", () => {});
-    s.on("close", () => sockets.delete(s));
-    let head = "";
-    let rest: Uint8Array = new Uint8Array(0);
-    let upgraded = false;
-    s.on("data", (chunk: Uint8Array) => {
-      if (!upgraded) {
-        head += new TextDecoder().decode(chunk);
-        const end = head.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const key = /sec-websocket-key: *(\S+)/i.exec(head)![1];
-        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-        s.write(
-          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-            `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: mcp\r\n\r\n`,
-        );
-        upgraded = true;
-        return;
-      }
-      const joined = new Uint8Array(rest.length + chunk.length);
-      joined.set(rest);
-      joined.set(chunk, rest.length);
-      rest = readFrames(joined, (opcode, _fin, payload) => {
-        if (opcode === 0x8) return void s.end(serverFrame(0x8, payload.slice(0, 2)));
-        if (opcode !== 0x1) return;
-        const msg = JSON.parse(new TextDecoder().decode(payload));
-        methods.push(msg.method);
-        if (msg.method === "server/discover") {
-          if (how === "hang up") s.end(serverFrame(0x8, new Uint8Array([0x03, 0xe8])));
-        } else if (msg.method === "initialize") {
-          send(s, {
-            jsonrpc: "2.0",
-            id: msg.id,
-            result: {
-              protocolVersion: "2025-06-18",
-              capabilities: { tools: {} },
-              serverInfo: { name: "old", version: "0" },
-            },
-          });
-        } else if (msg.id !== undefined && msg.method) {
-          send(s, { jsonrpc: "2.0", id: msg.id, result: { content: [{ type: "text", text: "legacy" }] } });
-        }
-      });
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as { port: number }).port;
-  return {
-    url: `ws://127.0.0.1:${port}/mcp`,
-    methods,
-    connections: () => count,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => srv.close(() => r()));
-    },
-  };
-}
-
-/** One unmasked server frame. */
-function serverFrame(opcode: number, payload: Uint8Array | string): Uint8Array {
-  const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-  const head = data.length < 126 ? 2 : 4;
-  const out = new Uint8Array(head + data.length);
-  out[0] = 0x80 | opcode;
-  if (data.length < 126) out[1] = data.length;
-  else (out[1] = 126, out[2] = data.length >> 8, out[3] = data.length & 0xff);
-  out.set(data, head);
-  return out;
-}

@@ -1,0 +1,125 @@
+// 2025-only MCP servers over WebSocket, for the client's fallback from 2026-07-28 to initialize: the official
+// SDK's McpServer in a child process, and a hand-made one that is silent, or hangs up, on server/discover.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createServer as createTcpServer, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { readFrames, runtimeName, waitFor, within } from "./helpers.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** The official SDK's server, running. */
+export interface SdkServer {
+  /** Its WebSocket URL. */
+  url: string;
+  /** Stops it and waits for its exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the official SDK's McpServer (2025-11-25, no 2026-07-28; one tool,
+ * `echo`; name `bench-sdk`) over WebSocket, as bench/hotpath.ts runs it. It
+ * lives while its standard input is open.
+ */
+export async function sdkServer(): Promise<SdkServer> {
+  const args = runtimeName === "bun" ? ["run", "bench/server_sdk_ws.ts"] : ["run", "-A", "bench/server_sdk_ws.ts"];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise((r) => child.once("close", r));
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  let gone = false;
+  exited.then(() => (gone = true));
+  await waitFor(() => gone || /READY (\S+)/.test(out), "the SDK server to listen", 60_000);
+  if (gone) throw new Error(`the SDK server exited before listening: ${out}`);
+  return {
+    url: /READY (\S+)/.exec(out)![1],
+    async close() {
+      child.stdin!.end("exit\n");
+      await within(exited, "the SDK server to exit");
+    },
+  };
+}
+
+/**
+ * A 2025-only WebSocket server made by hand (node:net): it answers initialize
+ * (2025-06-18) and any tools/call, and on server/discover before initialize
+ * either says nothing ("silent", as the spec warns some servers do) or closes
+ * the connection ("hang up", as servers on the Rust SDK do).
+ */
+export async function handMadeLegacyServer(how: "silent" | "hang up") {
+  const methods: string[] = [];
+  const sockets = new Set<Socket>();
+  let count = 0;
+  const send = (s: Socket, msg: unknown) => s.write(serverFrame(0x1, JSON.stringify(msg)));
+  const srv = createTcpServer((s) => {
+    sockets.add(s);
+    count++;
+    s.on("error", () => {});
+    s.on("close", () => sockets.delete(s));
+    let head = "";
+    let rest: Uint8Array = new Uint8Array(0);
+    let upgraded = false;
+    s.on("data", (chunk: Uint8Array) => {
+      if (!upgraded) {
+        head += new TextDecoder().decode(chunk);
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const key = /sec-websocket-key: *(\S+)/i.exec(head)![1];
+        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+        s.write(
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: mcp\r\n\r\n`,
+        );
+        upgraded = true;
+        return;
+      }
+      const joined = new Uint8Array(rest.length + chunk.length);
+      joined.set(rest);
+      joined.set(chunk, rest.length);
+      rest = readFrames(joined, (opcode, _fin, payload) => {
+        if (opcode === 0x8) return void s.end(serverFrame(0x8, payload.slice(0, 2)));
+        if (opcode !== 0x1) return;
+        const msg = JSON.parse(new TextDecoder().decode(payload));
+        methods.push(msg.method);
+        if (msg.method === "server/discover") {
+          if (how === "hang up") s.end(serverFrame(0x8, new Uint8Array([0x03, 0xe8])));
+        } else if (msg.method === "initialize") {
+          send(s, {
+            jsonrpc: "2.0",
+            id: msg.id,
+            result: {
+              protocolVersion: "2025-06-18",
+              capabilities: { tools: {} },
+              serverInfo: { name: "old", version: "0" },
+            },
+          });
+        } else if (msg.id !== undefined && msg.method) {
+          send(s, { jsonrpc: "2.0", id: msg.id, result: { content: [{ type: "text", text: "legacy" }] } });
+        }
+      });
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  return {
+    url: `ws://127.0.0.1:${port}/mcp`,
+    methods,
+    connections: () => count,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
+}
+
+/** One unmasked server frame. */
+function serverFrame(opcode: number, payload: Uint8Array | string): Uint8Array {
+  const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+  const head = data.length < 126 ? 2 : 4;
+  const out = new Uint8Array(head + data.length);
+  out[0] = 0x80 | opcode;
+  if (data.length < 126) out[1] = data.length;
+  else (out[1] = 126, out[2] = data.length >> 8, out[3] = data.length & 0xff);
+  out.set(data, head);
+  return out;
+}
