@@ -1,9 +1,11 @@
 // The WebSocket client (client.ts) speaking protocol 2026-07-28: the server/discover probe and its fallback to
 // initialize (against this library's dual-era server, the official SDK's 2025-only server, and hand-made 2025
 // servers that stay silent or hang up), per-request _meta, input_required rounds through the client's handlers,
-// listen(), and reconnection. Real sockets on random ports throughout.
+// listen(), reconnection, and the README's example. Real sockets on random ports throughout.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ErrorCode, type McpServer, type ServeHandle, type Session } from "../mod.ts";
 import {
@@ -17,7 +19,7 @@ import {
   McpClientError,
 } from "../client.ts";
 import { createServer } from "../examples/server.ts";
-import { deferred, type Frame, start, within } from "./helpers.ts";
+import { closedPort, deferred, type Frame, run, runtimeName, start, within } from "./helpers.ts";
 import { handMadeLegacyServer, type SdkServer, sdkServer } from "./legacy_server.ts";
 
 const V = "2026-07-28";
@@ -517,4 +519,31 @@ describe("reconnecting under 2026-07-28", () => {
       await h.close({ timeout: 100 });
     }
   });
+});
+
+test("the README's 2026-07-28 client example runs as written against the example server", async () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const blocks = [...readFileSync(`${root}README.md`, "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const found = blocks.filter((b) => b.includes(`protocolVersion: "auto"`) && b.includes("client.listen("));
+  assert.equal(found.length, 1, "one README block shows the 2026-07-28 client");
+  const port = await closedPort();
+  const h = start(createServer(), { port });
+  const dir = `${root}.tmp-client-modern-${process.pid}`;
+  mkdirSync(dir, { recursive: true });
+  try {
+    const file = `${dir}/example.ts`;
+    writeFileSync(file, found[0].replaceAll(`"./client.ts"`, `"../client.ts"`).replaceAll("8080", String(port)));
+    const r = await run(process.execPath, runtimeName === "bun" ? ["run", file] : ["run", "-A", file], {
+      cwd: root,
+      timeout: 60_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    // Bun prints objects over several lines, Deno on one.
+    const out = r.stdout.replace(/\s+/g, " ");
+    assert.match(out, /^2026-07-28 What is your name\? \[ \{ type: "text", text: "Hello, Ada!",? \} \] /);
+    assert.match(out, /\{ toolsListChanged: true, resourceSubscriptions: \[ "config:\/\/app" \],? \}/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await h.close({ timeout: 100 });
+  }
 });
