@@ -51,10 +51,10 @@ import type {
 } from "./client.ts";
 import { closedError, McpClientError } from "./_client_error.ts";
 import { abortReason, MAX_TIMER, Outbound } from "./_client_outbound.ts";
+import { Listens, type ListenState } from "./_client_listen.ts";
 import {
   discovered,
   envelope,
-  filterOf,
   inputRequestsOf,
   isLogLevel,
   isModernError,
@@ -110,19 +110,6 @@ interface Subscription {
   listen?: ListenState;
 }
 
-/** One `subscriptions/listen` the user (or a subscription) keeps open, across reconnections. */
-interface ListenState {
-  filter: ListenFilter;
-  honoured: ListenFilter;
-  onNotification?: NotificationListener;
-  /** The id of its current request, which its notifications name. */
-  id?: RequestId;
-  /** Aborting it cancels the current request. */
-  ctrl?: AbortController;
-  /** Settles the wait for the acknowledgement, while there is one. */
-  ack?: (filter: ListenFilter) => void;
-}
-
 type Sleep = { timer: ReturnType<typeof setTimeout>; wake: () => void };
 
 function toErrorObject(err: unknown): JsonRpcErrorObject {
@@ -158,8 +145,7 @@ export class Client implements McpClient {
   #incoming = new Map<RequestId, AbortController>();
   #listeners = new Map<string, Set<NotificationListener>>();
   #subs = new Map<string, Subscription>();
-  #listens = new Set<ListenState>();
-  #listenById = new Map<RequestId, ListenState>();
+  #listens: Listens;
   // Handlers answering input requests, aborted by close().
   #asking = new Set<AbortController>();
   // Found by the first connection; reconnections keep it.
@@ -179,6 +165,7 @@ export class Client implements McpClient {
     this.#opts = opts;
     this.#timeout = opts.timeout ?? DEFAULT_TIMEOUT;
     this.#out = new Outbound(() => this.#ws, () => this.#state === "open", this.#timeout);
+    this.#listens = new Listens(this.#out, () => this.#scope(), this.#timeout);
     const r = opts.reconnect;
     if (r) {
       const o = r === true ? {} : r;
@@ -517,7 +504,7 @@ export class Client implements McpClient {
   async #restore(): Promise<void> {
     if (this.#era === "modern") {
       // The server keeps no listen across connections; the log level rides on every request.
-      await Promise.all([...this.#listens].map((l) => this.#openListen(l, {}).catch((e) => this.#report(e))));
+      await this.#listens.restore((e) => this.#report(e));
       return;
     }
     const work: Promise<unknown>[] = [...this.#subs.keys()].map((uri) =>
@@ -616,17 +603,7 @@ export class Client implements McpClient {
         }
       }
     }
-    const sid = subscriptionIdOf(p);
-    const listen = sid === undefined ? undefined : this.#listenById.get(sid as RequestId);
-    if (listen && msg.method === "notifications/subscriptions/acknowledged") {
-      listen.ack?.(filterOf(p.notifications));
-    } else if (listen?.onNotification) {
-      try {
-        listen.onNotification(p, msg);
-      } catch (e) {
-        this.#report(e);
-      }
-    }
+    this.#listens.deliver(msg, (e) => this.#report(e));
     for (const l of [...this.#listeners.get(msg.method) ?? []]) {
       try {
         l(p, msg);
@@ -909,12 +886,11 @@ export class Client implements McpClient {
   ): Promise<() => Promise<void>> {
     let sub = this.#subs.get(uri);
     if (!sub) {
-      const l: ListenState = { filter: { resourceSubscriptions: [uri] }, honoured: {} };
+      const l = this.#listens.add({ resourceSubscriptions: [uri] });
       sub = { listeners: new Set([onUpdate]), listen: l };
       this.#subs.set(uri, sub);
-      this.#listens.add(l);
       try {
-        await this.#openListen(l, options ?? {});
+        await this.#listens.open(l, options ?? {});
         if (!l.honoured.resourceSubscriptions?.includes(uri)) {
           throw new McpClientError(
             ErrorCode.MethodNotFound,
@@ -925,7 +901,7 @@ export class Client implements McpClient {
         }
       } catch (e) {
         sub.listeners.delete(onUpdate);
-        if (!sub.listeners.size && this.#subs.get(uri) === sub) (this.#subs.delete(uri), this.#stopListen(l));
+        if (!sub.listeners.size && this.#subs.get(uri) === sub) (this.#subs.delete(uri), this.#listens.stop(l));
         throw e;
       }
     } else sub.listeners.add(onUpdate);
@@ -937,86 +913,9 @@ export class Client implements McpClient {
       s.listeners.delete(onUpdate);
       if (s.listeners.size || this.#subs.get(uri) !== s) return Promise.resolve();
       this.#subs.delete(uri);
-      if (s.listen) this.#stopListen(s.listen);
+      if (s.listen) this.#listens.stop(s.listen);
       return Promise.resolve();
     };
-  }
-
-  // Sends a listen's request and resolves once the server acknowledges it.
-  #openListen(l: ListenState, options: RequestOptions): Promise<void> {
-    const ctrl = new AbortController();
-    l.ctrl = ctrl;
-    const { signal } = options;
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => ctrl.abort(abortReason(signal!));
-      const done = (err?: unknown) => {
-        if (!l.ack) return;
-        l.ack = undefined;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      l.ack = (honoured) => {
-        l.honoured = honoured;
-        done();
-      };
-      const forget = () => {
-        if (l.id !== undefined && this.#listenById.get(l.id) === l) this.#listenById.delete(l.id);
-      };
-      this.#out.request(
-        "subscriptions/listen",
-        envelope({ notifications: l.filter }, this.#scope()),
-        { signal: ctrl.signal, timeout: 0 },
-        false,
-        (id) => {
-          l.id = id;
-          this.#listenById.set(id, l);
-        },
-      ).then(
-        // The server ended it (a graceful shutdown); a reconnection listens again.
-        () => {
-          forget();
-          done(
-            new McpClientError(
-              ErrorCode.ConnectionClosed,
-              "The server ended subscriptions/listen before acknowledging it",
-              undefined,
-              "subscriptions/listen",
-            ),
-          );
-        },
-        (e) => {
-          forget();
-          done(e);
-        },
-      );
-      const t = options.timeout ?? this.#timeout;
-      if (t > 0 && Number.isFinite(t)) {
-        timer = setTimeout(() => {
-          ctrl.abort(
-            new McpClientError(
-              ErrorCode.RequestTimeout,
-              `Request timed out: no acknowledgement of subscriptions/listen within ${t} ms`,
-              { timeout: t },
-              "subscriptions/listen",
-            ),
-          );
-        }, Math.min(t, MAX_TIMER));
-      }
-      if (signal) {
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      }
-    });
-  }
-
-  // Forgets a listen and cancels its request (the server answers a cancelled listen; that answer is dropped).
-  #stopListen(l: ListenState): void {
-    this.#listens.delete(l);
-    if (l.id !== undefined && this.#listenById.get(l.id) === l) this.#listenById.delete(l.id);
-    l.ctrl?.abort(new DOMException("stopped listening", "AbortError"));
   }
 
   async listen(
@@ -1033,21 +932,19 @@ export class Client implements McpClient {
       throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscriptions/listen");
     }
     if (this.#era !== "modern") return await this.#listenLegacy(filter, onNotification, options);
-    const l: ListenState = { filter: { ...filter, resourceSubscriptions: uris && [...uris] }, honoured: {} };
-    if (!uris) delete l.filter.resourceSubscriptions;
-    l.onNotification = onNotification;
-    this.#listens.add(l);
+    const l = this.#listens.add(uris ? { ...filter, resourceSubscriptions: [...uris] } : { ...filter }, onNotification);
     try {
-      await this.#openListen(l, options);
+      await this.#listens.open(l, options);
     } catch (e) {
-      this.#stopListen(l);
+      this.#listens.stop(l);
       throw e;
     }
+    const listens = this.#listens;
     return {
       get honoured() {
         return l.honoured;
       },
-      stop: () => (this.#stopListen(l), Promise.resolve()),
+      stop: () => (listens.stop(l), Promise.resolve()),
     };
   }
 
