@@ -20,6 +20,8 @@ export interface ListenState {
   ctrl?: AbortController;
   /** Settles the wait for the acknowledgement, while there is one. */
   ack?: (filter: ListenFilter) => void;
+  /** Whether its request is out (or waits for the connection to go out); then it needs no restoring. */
+  pending?: boolean;
 }
 
 /** The listens of one client. */
@@ -65,8 +67,10 @@ export class Listens {
         done();
       };
       const forget = () => {
+        l.pending = false;
         if (l.id !== undefined && this.#byId.get(l.id) === l) this.#byId.delete(l.id);
       };
+      l.pending = true;
       this.#out.request(
         "subscriptions/listen",
         envelope({ notifications: l.filter }, this.#scope()),
@@ -123,7 +127,7 @@ export class Listens {
 
   /** Sends every listen again, on a new connection (the server keeps none across connections). */
   async restore(report: (e: unknown) => void): Promise<void> {
-    await Promise.all([...this.#all].map((l) => this.open(l, {}).catch(report)));
+    await Promise.all([...this.#all].filter((l) => !l.pending).map((l) => this.open(l, {}).catch(report)));
   }
 
   /** Settles the wait of the listen an acknowledgement names, or passes a notification to its listen's callback. */

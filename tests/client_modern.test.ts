@@ -497,6 +497,8 @@ describe("reconnecting under 2026-07-28", () => {
       await h.close({ timeout: 50 });
       assert.equal((await within(disconnected.promise, "onDisconnect")).code, 1001);
       const queued = client.callTool("add", { a: 2, b: 3 });
+      // A listen made while reconnecting goes out once, on the new connection.
+      const late = client.listen({ promptsListChanged: true });
 
       second = createServer();
       const frames = record(second);
@@ -507,7 +509,11 @@ describe("reconnecting under 2026-07-28", () => {
       const methods = frames.map((f) => f.method);
       assert.equal(methods[0], "server/discover");
       assert.equal(methods.includes("initialize"), false);
-      assert.equal(methods.filter((m) => m === "subscriptions/listen").length, 2, "both listens restored");
+      assert.deepEqual((await within(late, "the listen made while reconnecting")).honoured, {
+        promptsListChanged: true,
+      });
+      const listens = frames.filter((f) => f.method === "subscriptions/listen").length;
+      assert.equal(listens, 3, "two restored, one new");
       assert.equal(metaOf(frames.find((f) => f.method === "tools/call")!)[META_LEVEL], "debug");
       assert.deepEqual(listening.honoured, { toolsListChanged: true });
       second.tool("after_restart", {}, () => "x");
