@@ -19,8 +19,8 @@ import {
   McpClientError,
 } from "../client.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, deferred, type Frame, run, runtimeName, start, within } from "./helpers.ts";
-import { handMadeLegacyServer, type SdkServer, sdkServer } from "./legacy_server.ts";
+import { closedPort, deferred, type Frame, run, runtimeName, start, waitFor, within } from "./helpers.ts";
+import { handMadeLegacyServer, scriptedServer, type SdkServer, sdkServer } from "./legacy_server.ts";
 
 const V = "2026-07-28";
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
@@ -469,6 +469,91 @@ describe("falling back to initialize", () => {
       } finally {
         await legacy.close();
       }
+    }
+  });
+});
+
+describe("a 2026-07-28 server that answers oddly", () => {
+  const discover = {
+    result: {
+      resultType: "complete",
+      supportedVersions: [V],
+      capabilities: { tools: {} },
+      _meta: { "io.modelcontextprotocol/serverInfo": { name: "odd", version: "1" } },
+    },
+  };
+
+  test('-32022 to the probe is a 2026-07-28 server: "auto" does not fall back to initialize', async () => {
+    const srv = await scriptedServer(({ method }) =>
+      method === "server/discover"
+        ? {
+          error: {
+            code: ErrorCode.UnsupportedProtocolVersion,
+            message: "Unsupported protocol version",
+            data: { supported: ["2027-01-01"], requested: V },
+          },
+        }
+        : { error: { code: ErrorCode.MethodNotFound, message: "no" } }
+    );
+    try {
+      const err = await rejectsWith(
+        connect(srv.url, { protocolVersion: "auto" }),
+        ErrorCode.UnsupportedProtocolVersion,
+        /does not speak protocol 2026-07-28: it answered server\/discover with "Unsupported protocol version"/,
+      );
+      assert.deepEqual(err.data, { supported: ["2027-01-01"], requested: V });
+      assert.deepEqual(srv.methods, ["server/discover"]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("input_required with only a requestState is retried at once; odd results are clear errors", async () => {
+    let calls = 0;
+    const srv = await scriptedServer(({ method, params }) => {
+      if (method === "server/discover") return discover;
+      if (params?.name === "later") {
+        return ++calls === 1
+          ? { result: { resultType: "input_required", requestState: "s1" } }
+          : { result: { resultType: "complete", content: [{ type: "text", text: "done" }] } };
+      }
+      if (params?.name === "task") return { result: { resultType: "task", taskId: "t" } };
+      return { result: { resultType: "input_required", inputRequests: { a: { params: {} } } } };
+    });
+    const client = await connect(srv.url, { protocolVersion: V });
+    try {
+      assert.deepEqual(client.serverInfo, { name: "odd", version: "1" });
+      assert.deepEqual(await client.callTool("later"), { content: [{ type: "text", text: "done" }] });
+      const retry = srv.messages.filter((m) => m.method === "tools/call")[1];
+      assert.equal(retry.params!.requestState, "s1");
+      assert.equal("inputResponses" in retry.params!, false, "nothing was asked, so nothing is answered");
+      await rejectsWith(
+        client.callTool("task"),
+        ErrorCode.InternalError,
+        /answered tools\/call with resultType "task", which this client does not know/,
+      );
+      await rejectsWith(client.callTool("broken"), ErrorCode.InternalError, /input request "a" without a method/);
+    } finally {
+      await client.close();
+      await srv.close();
+    }
+  });
+
+  test("a listen never acknowledged times out and is cancelled", async () => {
+    const srv = await scriptedServer(({ method }) => (method === "server/discover" ? discover : "silent"));
+    const client = await connect(srv.url, { protocolVersion: V });
+    try {
+      await rejectsWith(
+        client.listen({ toolsListChanged: true }, undefined, { timeout: 100 }),
+        ErrorCode.RequestTimeout,
+        /no acknowledgement of subscriptions\/listen within 100 ms/,
+      );
+      const listen = srv.messages.find((m) => m.method === "subscriptions/listen")!;
+      await waitFor(() => srv.methods.includes("notifications/cancelled"), "the cancellation");
+      assert.equal(srv.messages.find((m) => m.method === "notifications/cancelled")!.params!.requestId, listen.id);
+    } finally {
+      await client.close();
+      await srv.close();
     }
   });
 });

@@ -1,5 +1,6 @@
-// 2025-only MCP servers over WebSocket, for the client's fallback from 2026-07-28 to initialize: the official
-// SDK's McpServer in a child process, and a hand-made one that is silent, or hangs up, on server/discover.
+// Servers the client meets besides this library's: the official SDK's 2025-only McpServer in a child process, and
+// hand-made WebSocket servers that answer as a test scripts them (a 2025 server silent or hanging up on
+// server/discover, a 2026-07-28 server that misbehaves).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer as createTcpServer, type Socket } from "node:net";
@@ -40,17 +41,36 @@ export async function sdkServer(): Promise<SdkServer> {
   };
 }
 
+/** What a {@linkcode scriptedServer} does with a message: answer with a result or an error, say nothing, hang up. */
+export type Reply =
+  | { result: unknown }
+  | { error: { code: number; message: string; data?: unknown } }
+  | "silent"
+  | "hang up";
+
+/** A WebSocket server made by hand (node:net), answering each message as `reply` says. */
+export interface ScriptedServer {
+  url: string;
+  /** The methods received, in order, over every connection. */
+  methods: string[];
+  /** The messages received, in order. */
+  messages: { id?: unknown; method: string; params?: Record<string, unknown> }[];
+  /** How many connections it accepted. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
 /**
- * A 2025-only WebSocket server made by hand (node:net): it answers initialize
- * (2025-06-18) and any tools/call, and on server/discover before initialize
- * either says nothing ("silent", as the spec warns some servers do) or closes
- * the connection ("hang up", as servers on the Rust SDK do).
+ * A WebSocket MCP server made by hand (node:net) that answers each request
+ * (`id` and `method`) as `reply` says; notifications get no answer.
  */
-export async function handMadeLegacyServer(how: "silent" | "hang up") {
+export async function scriptedServer(
+  reply: (msg: { method: string; params?: Record<string, unknown> }) => Reply,
+): Promise<ScriptedServer> {
+  const messages: ScriptedServer["messages"] = [];
   const methods: string[] = [];
   const sockets = new Set<Socket>();
   let count = 0;
-  const send = (s: Socket, msg: unknown) => s.write(serverFrame(0x1, JSON.stringify(msg)));
   const srv = createTcpServer((s) => {
     sockets.add(s);
     count++;
@@ -80,22 +100,12 @@ export async function handMadeLegacyServer(how: "silent" | "hang up") {
         if (opcode === 0x8) return void s.end(serverFrame(0x8, payload.slice(0, 2)));
         if (opcode !== 0x1) return;
         const msg = JSON.parse(new TextDecoder().decode(payload));
+        messages.push(msg);
         methods.push(msg.method);
-        if (msg.method === "server/discover") {
-          if (how === "hang up") s.end(serverFrame(0x8, new Uint8Array([0x03, 0xe8])));
-        } else if (msg.method === "initialize") {
-          send(s, {
-            jsonrpc: "2.0",
-            id: msg.id,
-            result: {
-              protocolVersion: "2025-06-18",
-              capabilities: { tools: {} },
-              serverInfo: { name: "old", version: "0" },
-            },
-          });
-        } else if (msg.id !== undefined && msg.method) {
-          send(s, { jsonrpc: "2.0", id: msg.id, result: { content: [{ type: "text", text: "legacy" }] } });
-        }
+        if (msg.id === undefined || !msg.method) return;
+        const r = reply(msg);
+        if (r === "hang up") s.end(serverFrame(0x8, new Uint8Array([0x03, 0xe8])));
+        else if (r !== "silent") s.write(serverFrame(0x1, JSON.stringify({ jsonrpc: "2.0", id: msg.id, ...r })));
       });
     });
   });
@@ -104,12 +114,35 @@ export async function handMadeLegacyServer(how: "silent" | "hang up") {
   return {
     url: `ws://127.0.0.1:${port}/mcp`,
     methods,
+    messages,
     connections: () => count,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => srv.close(() => r()));
     },
   };
+}
+
+/**
+ * A 2025-only server: it answers initialize (2025-06-18) and any other
+ * request with a tool result, and on server/discover either says nothing
+ * ("silent", as the spec warns some servers do) or closes the connection
+ * ("hang up", as servers on the Rust SDK do).
+ */
+export function handMadeLegacyServer(how: "silent" | "hang up"): Promise<ScriptedServer> {
+  return scriptedServer(({ method }) => {
+    if (method === "server/discover") return how;
+    if (method === "initialize") {
+      return {
+        result: {
+          protocolVersion: "2025-06-18",
+          capabilities: { tools: {} },
+          serverInfo: { name: "old", version: "0" },
+        },
+      };
+    }
+    return { result: { content: [{ type: "text", text: "legacy" }] } };
+  });
 }
 
 /** One unmasked server frame. */
