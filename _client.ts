@@ -1,6 +1,8 @@
-// The connection behind connect(): the WebSocket, the initialize handshake,
-// reconnection, server → client requests and notifications, and the
-// McpClient methods. Requests in flight live in _client_outbound.ts.
+// The connection behind connect(): the WebSocket, the initialize handshake
+// (or the server/discover probe of 2026-07-28), reconnection, server → client
+// requests and notifications, input_required rounds, listens, and the
+// McpClient methods. Requests in flight live in _client_outbound.ts; what
+// 2026-07-28 adds to messages, in _client_modern.ts.
 
 import {
   classify,
@@ -33,6 +35,8 @@ import type {
   ConnectOptions,
   ElicitParams,
   HandlerContext,
+  ListenFilter,
+  Listening,
   ListParams,
   ListPromptsResult,
   ListResourcesResult,
@@ -47,12 +51,54 @@ import type {
 } from "./client.ts";
 import { closedError, McpClientError } from "./_client_error.ts";
 import { abortReason, MAX_TIMER, Outbound } from "./_client_outbound.ts";
+import { Listens, type ListenState } from "./_client_listen.ts";
+import {
+  discovered,
+  envelope,
+  inputRequestsOf,
+  isLogLevel,
+  isModernError,
+  MAX_INPUT_ROUNDS,
+  MODERN_VERSIONS,
+  type Scope,
+  strip,
+  subscriptionIdOf,
+} from "./_client_modern.ts";
 
 /** The protocol version the client asks for, unless told otherwise. */
 export const CLIENT_PROTOCOL_VERSION = "2025-11-25";
 
-/** Protocol versions the client accepts from a server, newest first. */
-export const CLIENT_PROTOCOL_VERSIONS: readonly string[] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/**
+ * Protocol versions the client speaks, newest first: 2026-07-28 per
+ * request, the others through `initialize`.
+ */
+export const CLIENT_PROTOCOL_VERSIONS: readonly string[] = [
+  "2026-07-28",
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+];
+
+// The versions an initialize result may name.
+const INITIALIZE_VERSIONS = CLIENT_PROTOCOL_VERSIONS.filter((v) => !MODERN_VERSIONS.includes(v));
+
+// How long "auto" waits for an answer to server/discover before taking the server for a 2025 one
+// (at most half the connect timeout, leaving the other half to initialize).
+const PROBE_TIMEOUT = 10_000;
+
+// The option that answers each kind of input request, for error messages.
+const HANDLER_OPTION: Record<string, string> = {
+  "sampling/createMessage": "onSample",
+  "elicitation/create": "onElicit",
+  "roots/list": "onListRoots",
+};
+
+const LIST_FLAGS = [
+  ["toolsListChanged", "tools", "notifications/tools/list_changed"],
+  ["promptsListChanged", "prompts", "notifications/prompts/list_changed"],
+  ["resourcesListChanged", "resources", "notifications/resources/list_changed"],
+] as const;
 
 const DEFAULT_TIMEOUT = 60_000;
 const DEFAULT_CLIENT_INFO: Implementation = { name: "mcp-ws-client", version: "0.1.0" };
@@ -60,6 +106,8 @@ const OPEN = 1;
 
 interface Subscription {
   listeners: Set<(params: { uri: string; [key: string]: unknown }) => void>;
+  /** Under 2026-07-28: the listen that carries this URI's updates. */
+  listen?: ListenState;
 }
 
 type Sleep = { timer: ReturnType<typeof setTimeout>; wake: () => void };
@@ -97,6 +145,11 @@ export class Client implements McpClient {
   #incoming = new Map<RequestId, AbortController>();
   #listeners = new Map<string, Set<NotificationListener>>();
   #subs = new Map<string, Subscription>();
+  #listens: Listens;
+  // Handlers answering input requests, aborted by close().
+  #asking = new Set<AbortController>();
+  // Found by the first connection; reconnections keep it.
+  #era?: "modern" | "legacy";
   #logLevel?: LoggingLevel;
   #sleep?: Sleep;
   #resolveClosed!: (info: CloseInfo) => void;
@@ -112,6 +165,7 @@ export class Client implements McpClient {
     this.#opts = opts;
     this.#timeout = opts.timeout ?? DEFAULT_TIMEOUT;
     this.#out = new Outbound(() => this.#ws, () => this.#state === "open", this.#timeout);
+    this.#listens = new Listens(this.#out, () => this.#scope(), this.#timeout);
     const r = opts.reconnect;
     if (r) {
       const o = r === true ? {} : r;
@@ -169,8 +223,6 @@ export class Client implements McpClient {
   // Opens a socket and performs the handshake; on success the client is "open".
   async #open(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw abortReason(signal);
-    const ws = this.#socket();
-    this.#ws = ws;
     const timeout = this.#timeout;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
@@ -187,60 +239,163 @@ export class Client implements McpClient {
         signal.addEventListener("abort", onAbort, { once: true });
       }
     });
+    let ws: WebSocket | undefined;
     try {
-      await Promise.race([this.#opened(ws), give]);
-      this.#attach(ws);
-      const res = await Promise.race([
-        this.#request(
-          "initialize",
-          {
-            protocolVersion: this.#opts.protocolVersion ?? CLIENT_PROTOCOL_VERSION,
-            capabilities: this.#capabilities(),
-            clientInfo: this.#opts.clientInfo ?? DEFAULT_CLIENT_INFO,
-          },
-          { timeout: 0 },
-          true,
-        ),
-        give,
-      ]);
-      if (this.#isClosed()) {
-        throw new McpClientError(ErrorCode.ConnectionClosed, "The client was closed while connecting");
+      ws = await this.#dial(give);
+      const mode = this.#opts.protocolVersion ?? CLIENT_PROTOCOL_VERSION;
+      const probe = this.#era ? this.#era === "modern" : mode === "auto" || MODERN_VERSIONS.includes(mode);
+      let modern = false;
+      if (probe) {
+        const verdict = await this.#discover(this.#era === "modern" || mode !== "auto", give);
+        // A 2025 server that closes the socket on an unknown first request gets a new one for initialize.
+        if (verdict === "closed") ws = await this.#dial(give);
+        modern = verdict === "modern";
       }
-      const version = res.protocolVersion;
-      if (typeof version !== "string" || !CLIENT_PROTOCOL_VERSIONS.includes(version)) {
-        throw new McpClientError(
-          ErrorCode.ConnectionClosed,
-          `The server answered initialize with protocol version ${
-            JSON.stringify(version)
-          }, which this client does not speak (it speaks ${CLIENT_PROTOCOL_VERSIONS.join(", ")})`,
-          undefined,
-          "initialize",
-        );
-      }
-      const caps = res.capabilities;
-      this.#init = {
-        serverInfo: (typeof res.serverInfo === "object" && res.serverInfo !== null
-          ? res.serverInfo
-          : { name: "", version: "" }) as Implementation,
-        capabilities: (typeof caps === "object" && caps !== null ? caps : {}) as ServerCapabilities,
-        protocolVersion: version,
-        instructions: typeof res.instructions === "string" ? res.instructions : undefined,
-      };
-      ws.send(notificationFrame("notifications/initialized"));
+      if (!modern) await this.#initialize(ws, give);
+      this.#era = modern ? "modern" : "legacy";
       this.#state = "open";
       // Requests made while reconnecting go out now.
       this.#out.flush(ws);
     } catch (e) {
-      if (this.#ws === ws) this.#ws = undefined;
-      this.#dropSent({ code: 1006, reason: "handshake failed" });
-      try {
-        ws.close(1000, "handshake failed");
-      } catch { /* not open */ }
+      if (ws) {
+        if (this.#ws === ws) this.#ws = undefined;
+        this.#dropSent({ code: 1006, reason: "handshake failed" });
+        try {
+          ws.close(1000, "handshake failed");
+        } catch { /* not open */ }
+      }
       throw e;
     } finally {
       clearTimeout(timer);
       if (onAbort) signal!.removeEventListener("abort", onAbort);
     }
+  }
+
+  // Opens a socket (the current one from now on) and listens to it.
+  async #dial(give: Promise<never>): Promise<WebSocket> {
+    const ws = this.#socket();
+    this.#ws = ws;
+    try {
+      await Promise.race([this.#opened(ws), give]);
+    } catch (e) {
+      if (this.#ws === ws) this.#ws = undefined;
+      try {
+        ws.close(1000, "handshake failed");
+      } catch { /* not open */ }
+      throw e;
+    }
+    this.#attach(ws);
+    return ws;
+  }
+
+  #closedWhileConnecting(): McpClientError {
+    return new McpClientError(ErrorCode.ConnectionClosed, "The client was closed while connecting");
+  }
+
+  async #initialize(ws: WebSocket, give: Promise<never>): Promise<void> {
+    const mode = this.#opts.protocolVersion ?? CLIENT_PROTOCOL_VERSION;
+    const res = await Promise.race([
+      this.#request(
+        "initialize",
+        {
+          protocolVersion: mode === "auto" || MODERN_VERSIONS.includes(mode) ? CLIENT_PROTOCOL_VERSION : mode,
+          capabilities: this.#capabilities(),
+          clientInfo: this.#opts.clientInfo ?? DEFAULT_CLIENT_INFO,
+        },
+        { timeout: 0 },
+        true,
+      ),
+      give,
+    ]);
+    if (this.#isClosed()) throw this.#closedWhileConnecting();
+    const version = res.protocolVersion;
+    if (typeof version !== "string" || !INITIALIZE_VERSIONS.includes(version)) {
+      throw new McpClientError(
+        ErrorCode.ConnectionClosed,
+        `The server answered initialize with protocol version ${
+          JSON.stringify(version)
+        }, which this client does not speak (it speaks ${INITIALIZE_VERSIONS.join(", ")})`,
+        undefined,
+        "initialize",
+      );
+    }
+    const caps = res.capabilities;
+    this.#init = {
+      serverInfo:
+        (typeof res.serverInfo === "object" && res.serverInfo !== null
+          ? res.serverInfo
+          : { name: "", version: "" }) as Implementation,
+      capabilities: (typeof caps === "object" && caps !== null ? caps : {}) as ServerCapabilities,
+      protocolVersion: version,
+      instructions: typeof res.instructions === "string" ? res.instructions : undefined,
+    };
+    ws.send(notificationFrame("notifications/initialized"));
+  }
+
+  /**
+   * Sends `server/discover` naming 2026-07-28. "modern": the server speaks it
+   * (the client is set up from the result). "legacy": it answered with an
+   * error a 2026-07-28 server would not give, or not in time. "closed": it
+   * closed the connection. A `pinned` probe throws instead of "legacy" or
+   * "closed"; an error only a 2026-07-28 server gives always throws.
+   */
+  async #discover(pinned: boolean, give: Promise<never>): Promise<"modern" | "legacy" | "closed"> {
+    const wanted = MODERN_VERSIONS[0];
+    const answer = await Promise.race([
+      this.#out.request(
+        "server/discover",
+        envelope(undefined, this.#scope(wanted)),
+        { timeout: pinned ? 0 : this.#timeout > 0 ? Math.min(PROBE_TIMEOUT, this.#timeout / 2) : PROBE_TIMEOUT },
+        true,
+      ).then((r) => ({ r }), (e: unknown) => ({ e })),
+      give,
+    ]);
+    if (this.#isClosed()) throw this.#closedWhileConnecting();
+    if ("r" in answer) {
+      const d = discovered(answer.r);
+      const version = MODERN_VERSIONS.find((v) => d.supportedVersions.includes(v));
+      if (version) {
+        this.#init = {
+          serverInfo: d.serverInfo,
+          capabilities: d.capabilities,
+          protocolVersion: version,
+          instructions: d.instructions,
+        };
+        return "modern";
+      }
+      if (!pinned && d.supportedVersions.some((v) => INITIALIZE_VERSIONS.includes(v))) return "legacy";
+      throw new McpClientError(
+        ErrorCode.ConnectionClosed,
+        `The server speaks protocol ${d.supportedVersions.join(", ") || "(none listed)"}, not ${wanted}${
+          pinned ? "" : ` or ${INITIALIZE_VERSIONS.join(", ")}`
+        }`,
+        answer.r,
+        "server/discover",
+      );
+    }
+    const e = answer.e;
+    const closed = e instanceof McpClientError && e.code === ErrorCode.ConnectionClosed;
+    if (isModernError(e) || pinned) {
+      const err = e as McpClientError;
+      const how = closed ? "closed the connection" : `answered server/discover with "${err.message}"`;
+      throw new McpClientError(
+        err.code,
+        `The server does not speak protocol ${wanted}: it ${how}`,
+        err.data,
+        "server/discover",
+      );
+    }
+    return closed ? "closed" : "legacy";
+  }
+
+  // What 2026-07-28 requests say about the client.
+  #scope(version = this.#init.protocolVersion): Scope {
+    return {
+      version,
+      caps: this.#capabilities(),
+      info: this.#opts.clientInfo ?? DEFAULT_CLIENT_INFO,
+      logLevel: this.#logLevel,
+    };
   }
 
   #opened(ws: WebSocket): Promise<void> {
@@ -347,6 +502,11 @@ export class Client implements McpClient {
   }
 
   async #restore(): Promise<void> {
+    if (this.#era === "modern") {
+      // The server keeps no listen across connections; the log level rides on every request.
+      await this.#listens.restore((e) => this.#report(e));
+      return;
+    }
     const work: Promise<unknown>[] = [...this.#subs.keys()].map((uri) =>
       this.request("resources/subscribe", { uri }).catch((e) => this.#report(e))
     );
@@ -362,6 +522,8 @@ export class Client implements McpClient {
     this.#out.rejectAll(info);
     for (const c of this.#incoming.values()) c.abort(closedError(info));
     this.#incoming.clear();
+    for (const c of this.#asking) c.abort(closedError(info));
+    this.#asking.clear();
     this.#resolveClosed(info);
   }
 
@@ -428,14 +590,20 @@ export class Client implements McpClient {
         c.abort(new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the server", "AbortError"));
       }
     } else if (msg.method === "notifications/resources/updated" && typeof p.uri === "string") {
-      for (const l of [...this.#subs.get(p.uri)?.listeners ?? []]) {
-        try {
-          l(p as { uri: string });
-        } catch (e) {
-          this.#report(e);
+      const sub = this.#subs.get(p.uri);
+      // Under 2026-07-28 a URI's callbacks hear its own listen, not every listen that names the URI.
+      const sid = subscriptionIdOf(p);
+      if (sub && (sid === undefined || sub.listen === undefined || sub.listen.id === sid)) {
+        for (const l of [...sub.listeners]) {
+          try {
+            l(p as { uri: string });
+          } catch (e) {
+            this.#report(e);
+          }
         }
       }
     }
+    this.#listens.deliver(msg, (e) => this.#report(e));
     for (const l of [...this.#listeners.get(msg.method) ?? []]) {
       try {
         l(p, msg);
@@ -452,21 +620,7 @@ export class Client implements McpClient {
       if (ws.readyState === OPEN) ws.send(frame);
     };
     if (method === "ping") return send(resultFrame(id, {}));
-    const o = this.#opts;
-    let run: ((ctx: HandlerContext) => unknown) | undefined;
-    if (method === "sampling/createMessage" && o.onSample) {
-      const f = o.onSample;
-      run = (ctx) => f(params as CreateMessageParams, ctx);
-    } else if (method === "elicitation/create" && o.onElicit) {
-      const f = o.onElicit;
-      run = (ctx) => f(params as ElicitParams, ctx);
-    } else if (method === "roots/list" && o.onListRoots) {
-      const f = o.onListRoots;
-      run = async (ctx) => ({ roots: await f(ctx) });
-    } else if (o.onRequest) {
-      const f = o.onRequest;
-      run = (ctx) => f(method, params, ctx);
-    }
+    const run = this.#handlerFor(method, params);
     if (!run) {
       return send(errorFrame(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` }));
     }
@@ -485,6 +639,25 @@ export class Client implements McpClient {
         this.#incoming.delete(id);
         send(frame);
       });
+  }
+
+  // The handler of a request from the server (or an input request), if the client has one.
+  #handlerFor(method: string, params: Record<string, unknown>): ((ctx: HandlerContext) => unknown) | undefined {
+    const o = this.#opts;
+    if (method === "sampling/createMessage" && o.onSample) {
+      const f = o.onSample;
+      return (ctx) => f(params as CreateMessageParams, ctx);
+    } else if (method === "elicitation/create" && o.onElicit) {
+      const f = o.onElicit;
+      return (ctx) => f(params as ElicitParams, ctx);
+    } else if (method === "roots/list" && o.onListRoots) {
+      const f = o.onListRoots;
+      return async (ctx) => ({ roots: await f(ctx) });
+    } else if (o.onRequest) {
+      const f = o.onRequest;
+      return (ctx) => f(method, params, ctx);
+    }
+    return undefined;
   }
 
   // -- requests -------------------------------------------------------------
@@ -506,7 +679,81 @@ export class Client implements McpClient {
     if (this.#state === "closed") {
       return Promise.reject(new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, method));
     }
+    if (this.#era === "modern" && !handshake) return this.#modernRequest(method, params, options);
     return this.#out.request(method, params, options, handshake);
+  }
+
+  // A 2026-07-28 request: `_meta` on every round; input_required answered by the handlers, then retried.
+  async #modernRequest(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: RequestOptions,
+  ): Promise<Record<string, unknown>> {
+    let retry: Record<string, unknown> | undefined;
+    for (let rounds = 0;; rounds++) {
+      const res = await this.#out.request(method, envelope({ ...params, ...retry }, this.#scope()), options, false);
+      const type = res.resultType;
+      if (type === undefined || type === "complete") return strip(res);
+      if (type !== "input_required") {
+        throw new McpClientError(
+          ErrorCode.InternalError,
+          `The server answered ${method} with resultType ${JSON.stringify(type)}, which this client does not know`,
+          res,
+          method,
+        );
+      }
+      if (rounds >= MAX_INPUT_ROUNDS) {
+        throw new McpClientError(
+          ErrorCode.InternalError,
+          `The server still asked for input after ${MAX_INPUT_ROUNDS} rounds of ${method}; giving up`,
+          res,
+          method,
+        );
+      }
+      const asked = inputRequestsOf(res, method);
+      retry = {};
+      if (res.inputRequests !== undefined) retry.inputResponses = await this.#answer(method, asked, options.signal);
+      if (typeof res.requestState === "string") retry.requestState = res.requestState;
+    }
+  }
+
+  // Answers input requests one at a time (several may each ask the user something).
+  async #answer(
+    method: string,
+    asked: [string, { method: string; params: Record<string, unknown> }][],
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const answers: Record<string, unknown> = {};
+    for (const [key, req] of asked) {
+      if (signal?.aborted) throw abortReason(signal);
+      const run = this.#handlerFor(req.method, req.params);
+      if (!run) {
+        const option = HANDLER_OPTION[req.method];
+        throw new McpClientError(
+          ErrorCode.MethodNotFound,
+          `The server asked for ${req.method} to answer ${method}, and this client has no handler for it${
+            option ? ` (give ${option} to connect())` : " (give onRequest to connect())"
+          }`,
+          { inputRequest: key, method: req.method },
+          method,
+        );
+      }
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(abortReason(signal!));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#asking.add(controller);
+      try {
+        const stopped = new Promise<never>((_, reject) => {
+          controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+        });
+        stopped.catch(() => {});
+        answers[key] = await Promise.race([run({ signal: controller.signal, requestId: key }), stopped]) ?? {};
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+        this.#asking.delete(controller);
+      }
+    }
+    return answers;
   }
 
   notify(method: string, params?: Record<string, unknown>): void {
@@ -607,6 +854,7 @@ export class Client implements McpClient {
     onUpdate: (params: { uri: string; [key: string]: unknown }) => void,
     options?: RequestOptions,
   ): Promise<() => Promise<void>> {
+    if (this.#era === "modern") return this.#subscribeModern(uri, onUpdate, options);
     let sub = this.#subs.get(uri);
     if (!sub) {
       sub = { listeners: new Set([onUpdate]) };
@@ -628,6 +876,120 @@ export class Client implements McpClient {
       if (s.listeners.size || this.#subs.get(uri) !== s) return;
       this.#subs.delete(uri);
       if (this.#state !== "closed") await this.request("resources/unsubscribe", { uri });
+    };
+  }
+
+  async #subscribeModern(
+    uri: string,
+    onUpdate: (params: { uri: string; [key: string]: unknown }) => void,
+    options?: RequestOptions,
+  ): Promise<() => Promise<void>> {
+    let sub = this.#subs.get(uri);
+    if (!sub) {
+      const l = this.#listens.add({ resourceSubscriptions: [uri] });
+      sub = { listeners: new Set([onUpdate]), listen: l };
+      this.#subs.set(uri, sub);
+      try {
+        await this.#listens.open(l, options ?? {});
+        if (!l.honoured.resourceSubscriptions?.includes(uri)) {
+          throw new McpClientError(
+            ErrorCode.MethodNotFound,
+            `The server does not offer updates of ${uri} (its acknowledgement left it out)`,
+            l.honoured,
+            "subscriptions/listen",
+          );
+        }
+      } catch (e) {
+        sub.listeners.delete(onUpdate);
+        if (!sub.listeners.size && this.#subs.get(uri) === sub) (this.#subs.delete(uri), this.#listens.stop(l));
+        throw e;
+      }
+    } else sub.listeners.add(onUpdate);
+    const s = sub;
+    let done = false;
+    return () => {
+      if (done) return Promise.resolve();
+      done = true;
+      s.listeners.delete(onUpdate);
+      if (s.listeners.size || this.#subs.get(uri) !== s) return Promise.resolve();
+      this.#subs.delete(uri);
+      if (s.listen) this.#listens.stop(s.listen);
+      return Promise.resolve();
+    };
+  }
+
+  async listen(
+    filter: ListenFilter,
+    onNotification?: NotificationListener,
+    options: RequestOptions = {},
+  ): Promise<Listening> {
+    if (typeof filter !== "object" || filter === null) throw new TypeError("listen() needs a filter object");
+    const uris = filter.resourceSubscriptions;
+    if (uris !== undefined && (!Array.isArray(uris) || !uris.every((u) => typeof u === "string"))) {
+      throw new TypeError("resourceSubscriptions must be an array of URI strings");
+    }
+    if (this.#state === "closed") {
+      throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscriptions/listen");
+    }
+    if (this.#era !== "modern") return await this.#listenLegacy(filter, onNotification, options);
+    const l = this.#listens.add(uris ? { ...filter, resourceSubscriptions: [...uris] } : { ...filter }, onNotification);
+    try {
+      await this.#listens.open(l, options);
+    } catch (e) {
+      this.#listens.stop(l);
+      throw e;
+    }
+    const listens = this.#listens;
+    return {
+      get honoured() {
+        return l.honoured;
+      },
+      stop: () => (listens.stop(l), Promise.resolve()),
+    };
+  }
+
+  // The 2025 meaning of a listen: list changes need no opt-in; resource updates need resources/subscribe.
+  async #listenLegacy(
+    filter: ListenFilter,
+    onNotification: NotificationListener | undefined,
+    options: RequestOptions,
+  ): Promise<Listening> {
+    const caps = this.serverCapabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;
+    const honoured: ListenFilter = {};
+    const offs: (() => void)[] = [];
+    const unsubscribes: (() => Promise<void>)[] = [];
+    for (const [flag, cap, method] of LIST_FLAGS) {
+      if (!filter[flag] || !caps[cap]?.listChanged) continue;
+      honoured[flag] = true;
+      if (onNotification) offs.push(this.on(method, onNotification));
+    }
+    const uris = filter.resourceSubscriptions ?? [];
+    const stop = async () => {
+      for (const off of offs.splice(0)) off();
+      await Promise.all(unsubscribes.splice(0).map((u) => u()));
+    };
+    if (uris.length && caps.resources?.subscribe) {
+      honoured.resourceSubscriptions = [...uris];
+      if (onNotification) {
+        offs.push(this.on("notifications/resources/updated", (p, msg) => {
+          if (uris.includes(p.uri as string)) onNotification(p, msg);
+        }));
+      }
+      try {
+        for (const uri of uris) unsubscribes.push(await this.subscribe(uri, () => {}, options));
+      } catch (e) {
+        await stop().catch(() => {});
+        throw e;
+      }
+    }
+    let done = false;
+    return {
+      honoured,
+      stop: async () => {
+        if (done) return;
+        done = true;
+        await stop();
+      },
     };
   }
 
@@ -661,6 +1023,20 @@ export class Client implements McpClient {
     return c;
   }
   async setLogLevel(level: LoggingLevel, options?: RequestOptions): Promise<void> {
+    if (this.#era === "modern") {
+      if (!isLogLevel(level)) {
+        throw new McpClientError(
+          ErrorCode.InvalidParams,
+          `Unknown log level ${
+            JSON.stringify(level)
+          }: debug, info, notice, warning, error, critical, alert or emergency`,
+          undefined,
+          "logging/setLevel",
+        );
+      }
+      this.#logLevel = level;
+      return;
+    }
     await this.request("logging/setLevel", { level }, options);
     this.#logLevel = level;
   }

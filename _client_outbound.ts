@@ -54,16 +54,20 @@ export class Outbound {
   /**
    * Sends a request, at once if the connection is open (or it is the
    * handshake and the socket is open), else at the next {@linkcode flush}.
+   * `onId` learns the request's id before it goes out (a listen's
+   * notifications name it).
    */
   request(
     method: string,
     params: Record<string, unknown> | undefined,
     options: RequestOptions,
     handshake: boolean,
+    onId?: (id: RequestId) => void,
   ): Promise<Record<string, unknown>> {
     const { signal, onProgress, meta } = options;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const id = ++this.#nextId;
+    onId?.(id);
     if (onProgress || meta) {
       const m: Meta = { ...(params?._meta as Meta | undefined), ...meta };
       if (onProgress) (m.progressToken = id, this.#progress.set(id, onProgress));

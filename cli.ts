@@ -15,6 +15,8 @@
 
 import {
   type CallToolResult,
+  CLIENT_PROTOCOL_VERSION,
+  CLIENT_PROTOCOL_VERSIONS,
   connect,
   type ContentBlock,
   ErrorCode,
@@ -46,6 +48,9 @@ Options:
   --json                     print results as JSON (errors go to stderr as JSON)
   -H, --header 'Name: value' send an HTTP header with the WebSocket handshake (repeatable)
   --timeout MS               time limit of each request in milliseconds (default 60000)
+  --protocol VERSION|auto    the protocol: 2026-07-28 (per request, after server/discover),
+                             2025-11-25 or older (initialize), or auto (2026-07-28 when the
+                             server lists it, else initialize); default ${CLIENT_PROTOCOL_VERSION}
   -h, --help                 show this help
 
 Exit codes: 0 success, 1 the server answered with an error or the tool reported
@@ -53,7 +58,8 @@ isError, 2 wrong usage, 3 could not connect.
 
 Examples:
   cli.ts ws://127.0.0.1:8080/mcp tools/call add '{"a":1,"b":2}'
-  cli.ts wss://example.com/mcp tools/list -H 'Authorization: Bearer secret' --json`;
+  cli.ts wss://example.com/mcp tools/list -H 'Authorization: Bearer secret' --json
+  cli.ts ws://127.0.0.1:8080/mcp info --protocol auto`;
 
 const COMMANDS: Record<string, { args: string[]; optional?: string[] }> = {
   info: { args: [] },
@@ -98,6 +104,7 @@ interface Parsed {
   json: boolean;
   headers: Record<string, string>;
   timeout?: number;
+  protocol?: string;
 }
 
 function parse(args: string[]): Parsed | "help" | "usage" {
@@ -105,6 +112,7 @@ function parse(args: string[]): Parsed | "help" | "usage" {
   const headers: Record<string, string> = {};
   let json = false;
   let timeout: number | undefined;
+  let protocol: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (name: string) => {
@@ -130,6 +138,11 @@ function parse(args: string[]): Parsed | "help" | "usage" {
       const v = value("--timeout");
       timeout = Number(v);
       if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout wants milliseconds, got ${v}`);
+    } else if (a === "--protocol" || a.startsWith("--protocol=")) {
+      protocol = value("--protocol");
+      if (protocol !== "auto" && !CLIENT_PROTOCOL_VERSIONS.includes(protocol)) {
+        throw new UsageError(`--protocol wants auto or one of ${CLIENT_PROTOCOL_VERSIONS.join(", ")}, got ${protocol}`);
+      }
     } else if (a.startsWith("-") && a.length > 1) throw new UsageError(`unknown option ${a}`);
     else positional.push(a);
   }
@@ -145,7 +158,7 @@ function parse(args: string[]): Parsed | "help" | "usage" {
   if (rest.length > spec.args.length + (spec.optional?.length ?? 0)) {
     throw new UsageError(`too many arguments for ${command}: ${rest.join(" ")}`);
   }
-  return { url, command, rest, json, headers, timeout };
+  return { url, command, rest, json, headers, timeout, protocol };
 }
 
 function parseObject(text: string | undefined, what: string): Record<string, unknown> {
@@ -411,6 +424,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       clientInfo: { name: "mcp-ws-cli", version: "0.1.0" },
       headers: Object.keys(p.headers).length ? p.headers : undefined,
       timeout: p.timeout,
+      protocolVersion: p.protocol,
     });
   } catch (e) {
     fail(e);

@@ -3,7 +3,9 @@
  *
  * It speaks protocol 2025-11-25 (and the three versions before it) to any
  * MCP server that accepts WebSocket connections with the `mcp` subprotocol,
- * such as one served by this library's `serve()`. It uses only what
+ * such as one served by this library's `serve()`, and the per-request
+ * protocol 2026-07-28 when asked to (`protocolVersion: "auto"` or
+ * `"2026-07-28"`). It uses only what
  * browsers, Deno and Bun share (`WebSocket`, `AbortController`,
  * `setTimeout`): no `node:*` modules, no runtime APIs.
  *
@@ -44,8 +46,9 @@ export { ErrorCode, type JsonRpcErrorObject, McpError, type RequestId } from "./
 // Defined beside the code that uses them, so that no internal file imports this one at run time.
 export { McpClientError } from "./_client_error.ts";
 export { CLIENT_PROTOCOL_VERSION, CLIENT_PROTOCOL_VERSIONS } from "./_client.ts";
+export { MAX_INPUT_ROUNDS } from "./_client_modern.ts";
 
-/** Capabilities the server announced in its `initialize` result. */
+/** Capabilities the server announced in its `initialize` (or `server/discover`) result. */
 export interface ServerCapabilities {
   /** The server offers tools. */
   tools?: { listChanged?: boolean };
@@ -164,10 +167,36 @@ export interface ElicitAnswer {
 
 /** What a handler of a server → client request gets besides the parameters. */
 export interface HandlerContext {
-  /** Aborted when the server cancels the request or the connection closes. */
+  /**
+   * Aborted when the server cancels the request or the connection closes;
+   * under 2026-07-28, when the request that asked is aborted.
+   */
   signal: AbortSignal;
-  /** The request's id. */
+  /** The request's id; under 2026-07-28, the key of the input request in `inputRequests`. */
   requestId: RequestId;
+}
+
+/**
+ * What a `subscriptions/listen` stream carries (protocol 2026-07-28): list
+ * changes of tools, prompts or resources, and updates of some resources.
+ */
+export interface ListenFilter {
+  /** `notifications/tools/list_changed`. */
+  toolsListChanged?: boolean;
+  /** `notifications/prompts/list_changed`. */
+  promptsListChanged?: boolean;
+  /** `notifications/resources/list_changed`. */
+  resourcesListChanged?: boolean;
+  /** `notifications/resources/updated` for these URIs. */
+  resourceSubscriptions?: string[];
+}
+
+/** A listen in progress, from {@linkcode McpClient.listen}. */
+export interface Listening {
+  /** The part of the filter the server agreed to honour (renewed after a reconnection). */
+  readonly honoured: ListenFilter;
+  /** Stops listening: sends `notifications/cancelled` (2025 era: unsubscribes). */
+  stop(): Promise<void>;
 }
 
 /** When and how to reconnect after the connection is lost. */
@@ -194,7 +223,17 @@ export interface ConnectOptions {
   clientInfo?: Implementation;
   /** Capabilities to declare besides those implied by the handlers below. */
   capabilities?: Record<string, unknown>;
-  /** The protocol version to ask for. Default `"2025-11-25"`. */
+  /**
+   * The protocol to speak. A version of {@linkcode CLIENT_PROTOCOL_VERSIONS}
+   * before 2026-07-28 performs `initialize` asking for it; `"2026-07-28"`
+   * sends `server/discover` and then names the version, the client's
+   * capabilities, its info and its log level in every request's `_meta`,
+   * failing when the server does not speak it; `"auto"` sends
+   * `server/discover` and speaks 2026-07-28 when the server lists it, else
+   * (an error other than a 2026-07-28 one, or no answer within 10 s or half
+   * of `timeout`) falls back to `initialize` with the newest version.
+   * Default `"2025-11-25"`. A reconnection keeps the era found.
+   */
   protocolVersion?: string;
   /** Default time limit of every request, in milliseconds (also of connecting). 0 waits forever. Default 60,000. */
   timeout?: number;
@@ -208,7 +247,13 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Answers `sampling/createMessage`; giving it declares the `sampling` capability. */
   onSample?: (params: CreateMessageParams, ctx: HandlerContext) => CreateMessageResult | Promise<CreateMessageResult>;
-  /** Answers `elicitation/create`; giving it declares the `elicitation` capability (form mode). */
+  /**
+   * Answers `elicitation/create`; giving it declares the `elicitation`
+   * capability in form mode. To also take URL mode (`params.mode === "url"`:
+   * open `params.url`, answer `{ action: "accept" }` once the user agreed,
+   * and hear `notifications/elicitation/complete` through
+   * {@linkcode McpClient.on}), declare it: `capabilities: { elicitation: { form: {}, url: {} } }`.
+   */
   onElicit?: (params: ElicitParams, ctx: HandlerContext) => ElicitAnswer | Promise<ElicitAnswer>;
   /** Answers `roots/list`; giving it declares the `roots` capability. */
   onListRoots?: (ctx: HandlerContext) => Root[] | Promise<Root[]>;
@@ -219,8 +264,8 @@ export interface ConnectOptions {
   onRequest?: (method: string, params: Record<string, unknown>, ctx: HandlerContext) => unknown;
   /**
    * Reconnects when the connection is lost (not after {@linkcode McpClient.close}),
-   * with exponential backoff: initializes again, subscribes again and
-   * restores the log level. Requests in flight at the loss reject; requests
+   * with exponential backoff: initializes (or discovers) again, subscribes
+   * and listens again, and restores the log level. Requests in flight at the loss reject; requests
    * made while reconnecting wait for the new connection. `true` uses the
    * defaults. Default: no reconnection.
    */
@@ -250,7 +295,7 @@ export interface McpClient {
   readonly serverInfo: Implementation;
   /** The server's capabilities. */
   readonly serverCapabilities: ServerCapabilities;
-  /** The negotiated protocol version. */
+  /** The negotiated protocol version: `"2026-07-28"` when requests carry it in `_meta`. */
   readonly protocolVersion: string;
   /** The server's usage instructions, if it sent any. */
   readonly instructions: string | undefined;
@@ -302,7 +347,8 @@ export interface McpClient {
   readResource(uri: string, options?: RequestOptions): Promise<ReadResourceResult>;
   /**
    * Subscribes to a resource's updates; resolves with a function that
-   * unsubscribes. Subscriptions survive reconnection.
+   * unsubscribes. Subscriptions survive reconnection. Under 2026-07-28 each
+   * URI gets a `subscriptions/listen` of its own.
    *
    * @example
    * ```ts
@@ -345,8 +391,35 @@ export interface McpClient {
     context?: { arguments?: Record<string, string> },
     options?: RequestOptions,
   ): Promise<Completion>;
-  /** Sets the least severity of `notifications/message` the server sends; restored after reconnection. */
+  /**
+   * Sets the least severity of `notifications/message` the server sends;
+   * restored after reconnection. Under 2026-07-28 nothing is sent: every
+   * later request carries the level in `_meta`, and the server logs only
+   * while it answers a request that has one.
+   */
   setLogLevel(level: LoggingLevel, options?: RequestOptions): Promise<void>;
+  /**
+   * Opens a `subscriptions/listen` stream (protocol 2026-07-28) and resolves
+   * once the server acknowledges it. Its notifications reach
+   * {@linkcode McpClient.on} listeners, `subscribe` callbacks and
+   * `onNotification`; after a reconnection the client listens again. Under
+   * the 2025 protocols the same call subscribes to each URI of
+   * `resourceSubscriptions` and passes the list changes the server
+   * announces (they need no opt-in there) to `onNotification`.
+   *
+   * @example
+   * ```ts
+   * import { connect } from "./client.ts";
+   * const client = await connect("ws://127.0.0.1:8080/mcp", { protocolVersion: "2026-07-28" });
+   * const listening = await client.listen(
+   *   { toolsListChanged: true, resourceSubscriptions: ["config://app"] },
+   *   (params, { method }) => console.log(method, params),
+   * );
+   * console.log(listening.honoured);
+   * await listening.stop();
+   * ```
+   */
+  listen(filter: ListenFilter, onNotification?: NotificationListener, options?: RequestOptions): Promise<Listening>;
   /** Pings the server. */
   ping(options?: RequestOptions): Promise<void>;
   /**
@@ -377,9 +450,17 @@ export interface McpClient {
 
 /**
  * Connects to an MCP server over WebSocket (subprotocol `mcp`), performs
- * `initialize` and `notifications/initialized`, and resolves with the
- * client. Rejects with an {@linkcode McpClientError} when the connection
- * or the handshake fails.
+ * `initialize` and `notifications/initialized` (or, for protocol
+ * 2026-07-28, `server/discover`), and resolves with the client. Rejects
+ * with an {@linkcode McpClientError} when the connection or the handshake
+ * fails.
+ *
+ * Under 2026-07-28 a server that needs the client's input answers
+ * `tools/call`, `prompts/get` or `resources/read` with `input_required`:
+ * the client calls `onElicit`, `onSample` or `onListRoots` for each input
+ * request and retries with the answers, at most {@linkcode MAX_INPUT_ROUNDS}
+ * rounds, so the call resolves with the final result as it does under
+ * 2025-11-25.
  *
  * @example Calling a tool
  * ```ts
@@ -400,6 +481,17 @@ export interface McpClient {
  *   reconnect: { retries: 10, minDelay: 250, maxDelay: 10_000 },
  * });
  * client.on("notifications/message", ({ level, data }) => console.log(level, data));
+ * ```
+ *
+ * @example Protocol 2026-07-28 when the server speaks it, else initialize
+ * ```ts
+ * import { connect } from "./client.ts";
+ * const client = await connect("ws://127.0.0.1:8080/mcp", {
+ *   protocolVersion: "auto",
+ *   onElicit: () => ({ action: "accept", content: { name: "Ada" } }),
+ * });
+ * console.log(client.protocolVersion); // "2026-07-28" against this library's server
+ * const { content } = await client.callTool("greet_user"); // input_required rounds happen inside
  * ```
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<McpClient> {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { McpServer, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
 import { closedPort, type Exited, run, runtimeName, start } from "./helpers.ts";
+import { type SdkServer, sdkServer } from "./legacy_server.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUN = runtimeName === "bun" ? ["run", "cli.ts"] : ["run", "-A", "cli.ts"];
@@ -169,5 +170,54 @@ describe("cli.ts --header", () => {
     assert.equal(withHeader.stdout, "ada\n");
     assert.equal(without.code, 3);
     assert.match(without.stderr, /401/);
+  });
+});
+
+describe("cli.ts --protocol", () => {
+  let h: ServeHandle;
+  let sdk: SdkServer;
+  before(async () => {
+    h = start(createServer());
+    sdk = await sdkServer();
+  });
+  after(async () => {
+    await h.close({ timeout: 100 });
+    await sdk.close();
+  });
+
+  test("2026-07-28 and auto speak 2026-07-28 to this library's server; 2025-11-25 initializes", async () => {
+    const url = h.url.href;
+    const [modern, auto, legacy, call] = await Promise.all([
+      cli(url, "info", "--json", "--protocol", "2026-07-28"),
+      cli(url, "--protocol=auto", "info"),
+      cli(url, "info", "--json", "--protocol", "2025-11-25"),
+      cli(url, "tools/call", "add", '{"a":20,"b":22}', "--protocol", "2026-07-28"),
+    ]);
+    for (const r of [modern, auto, legacy, call]) assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(modern.stdout);
+    assert.equal(m.protocolVersion, "2026-07-28");
+    assert.equal(m.serverInfo.name, "example");
+    assert.match(m.instructions, /arithmetic/);
+    assert.match(auto.stdout, /^protocol 2026-07-28$/m);
+    assert.equal(JSON.parse(legacy.stdout).protocolVersion, "2025-11-25");
+    assert.equal(call.stdout, "42\n");
+  });
+
+  test("against a 2025-only server: auto falls back to initialize; 2026-07-28 exits 3 saying why", async () => {
+    const [auto, pinned] = await Promise.all([
+      cli(sdk.url, "info", "--json", "--protocol", "auto"),
+      cli(sdk.url, "ping", "--protocol", "2026-07-28"),
+    ]);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.equal(JSON.parse(auto.stdout).protocolVersion, "2025-11-25");
+    assert.equal(pinned.code, 3);
+    assert.match(pinned.stderr, /does not speak protocol 2026-07-28: it answered server\/discover with/);
+  });
+
+  test("an unknown version is a usage error", async () => {
+    const [bad, help] = await Promise.all([cli(h.url.href, "ping", "--protocol", "1999-01-01"), cli("--help")]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--protocol wants auto or one of 2026-07-28, 2025-11-25, .*got 1999-01-01/);
+    assert.match(help.stdout, /--protocol VERSION\|auto/);
   });
 });
