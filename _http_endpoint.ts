@@ -1,5 +1,6 @@
 // The Streamable HTTP endpoint behind httpHandler() and mcpHandler(): its sessions, and the POST, GET
-// and DELETE requests on its path. What it answers is documented in transport_http.ts.
+// and DELETE requests on its path (OPTIONS and the CORS headers of browser origins: _cors.ts). What it
+// answers is documented in transport_http.ts.
 
 import { classify, ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
 import type { Refusal } from "./channel.ts";
