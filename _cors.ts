@@ -44,16 +44,19 @@ function allowedHeaders(requested: string | null): string {
 /** The answer to `OPTIONS` at the endpoint: a preflight from an admitted `origin`, or, without one, what it allows. */
 export function preflight(req: Request, origin: string | null): Response {
   if (origin === null) return new Response(null, { status: 204, headers: { Allow: METHODS } });
-  return new Response(null, {
-    status: 204,
-    headers: {
-      "Access-Control-Allow-Origin": origin,
-      "Access-Control-Allow-Methods": METHODS,
-      "Access-Control-Allow-Headers": allowedHeaders(req.headers.get("access-control-request-headers")),
-      "Access-Control-Max-Age": MAX_AGE,
-      Vary: "Origin, Access-Control-Request-Headers",
-    },
-  });
+  const headers: Record<string, string> = {
+    "Access-Control-Allow-Origin": origin,
+    "Access-Control-Allow-Methods": METHODS,
+    "Access-Control-Allow-Headers": allowedHeaders(req.headers.get("access-control-request-headers")),
+    "Access-Control-Max-Age": MAX_AGE,
+    Vary: "Origin, Access-Control-Request-Headers",
+  };
+  // Chromium asks before a public page calls a server on this machine or network (Private Network Access); an
+  // origin listed in allowedOrigins was let in on purpose.
+  if (req.headers.get("access-control-request-private-network") === "true") {
+    headers["Access-Control-Allow-Private-Network"] = "true";
+  }
+  return new Response(null, { status: 204, headers });
 }
 
 /** The methods the endpoint allows, for a 405. */

@@ -113,12 +113,37 @@ describe("CORS: an origin in allowedOrigins", () => {
     assert.equal(await res.text(), "");
   });
 
+  test("a public page's preflight to a private address is allowed for it (Private Network Access)", async () => {
+    const res = await fetch(h.httpUrl, {
+      method: "OPTIONS",
+      headers: {
+        origin: APP,
+        "access-control-request-method": "POST",
+        "access-control-request-private-network": "true",
+      },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("access-control-allow-private-network"), "true");
+    const refused = await fetch(h.httpUrl, {
+      method: "OPTIONS",
+      headers: {
+        origin: EVIL,
+        "access-control-request-method": "POST",
+        "access-control-request-private-network": "true",
+      },
+    });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(corsHeaders(refused), {});
+    await refused.body?.cancel();
+  });
+
   test("a preflight needs no credentials; a request header list that is not one is ignored", async () => {
     // No Authorization: browsers never send credentials on a preflight.
     const res = await preflight(h.httpUrl, APP, "DELETE", "mcp-x y, mcp-a/b, mcp-ok");
     assert.equal(res.status, 204);
     const allowed = list(res.headers.get("access-control-allow-headers"));
     assert.ok(allowed.includes("mcp-ok"), String(allowed));
+    assert.equal(res.headers.get("access-control-allow-private-network"), null, "not asked");
     assert.ok(!allowed.some((a) => a.startsWith("mcp-x") || a.startsWith("mcp-a")), String(allowed));
   });
 
