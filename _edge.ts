@@ -75,7 +75,23 @@ export function checkRequest(
   options: AdmissionOptions,
 ): Response | Admission | Promise<Response | Admission> {
   const origin = req.headers.get("origin");
-  if (origin !== null && !originAllowed(origin)) return text(403, `Origin ${origin} is not allowed`);
+  if (origin !== null && !originAllowed(origin)) return originRefused(origin);
+  return admit(req, options);
+}
+
+/** The 403 for an `Origin` that `allowedOrigins` does not admit. */
+export function originRefused(origin: string): Response {
+  return text(403, `Origin ${origin} is not allowed`);
+}
+
+/**
+ * The `authenticate` hook or the OAuth token check alone, for a request
+ * whose Origin was checked already; see {@linkcode checkRequest}.
+ */
+export function admit(
+  req: Request,
+  options: AdmissionOptions,
+): Response | Admission | Promise<Response | Admission> {
   if (options.oauth) return admitToken(req, options.oauth);
   if (!options.authenticate) return NO_AUTH;
   return authenticate(req, options.authenticate, options.realm);

@@ -1,5 +1,6 @@
 // The Streamable HTTP endpoint behind httpHandler() and mcpHandler(): its sessions, and the POST, GET
-// and DELETE requests on its path. What it answers is documented in transport_http.ts.
+// and DELETE requests on its path (OPTIONS and the CORS headers of browser origins: _cors.ts). What it
+// answers is documented in transport_http.ts.
 
 import { classify, ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
 import type { Refusal } from "./channel.ts";
@@ -7,15 +8,17 @@ import type { McpServer } from "./server.ts";
 import type { BunHttpServerLike, HttpHandler, HttpOptions } from "./transport_http.ts";
 import {
   type Admission,
+  admit,
   checkAdmissionOptions,
-  checkRequest,
   type CloseOptions,
   drainSessions,
   endpointInfo,
   isPath,
   originCheck,
+  originRefused,
   otherPath,
 } from "./_edge.ts";
+import { ALLOW, preflight, withCors } from "./_cors.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
 import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./_http_session.ts";
 import { endStreamAt, type SseLimits, sseResponse, type Stream } from "./_sse.ts";
@@ -137,22 +140,31 @@ class HttpEndpoint {
     // Not async, to spare a promise hop per request; so whatever throws here (a user's allowedOrigins function) is
     // turned into a rejection by hand, as an async function would.
     try {
-      return this.#fetch(req, bunServer);
+      const origin = req.headers.get("origin");
+      // No Origin (not a browser): nothing more to do than before CORS.
+      if (origin === null) return this.#fetch(req, origin, false, bunServer);
+      // An admitted origin gets the CORS headers on whatever is answered, also by another instance of a cluster.
+      if (this.#originAllowed(origin)) {
+        return this.#fetch(req, origin, true, bunServer).then((res) => withCors(res, origin));
+      }
+      return this.#fetch(req, origin, false, bunServer);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #fetch(req: Request, bunServer?: BunHttpServerLike): Promise<Response> {
+  #fetch(req: Request, origin: string | null, admitted: boolean, bunServer?: BunHttpServerLike): Promise<Response> {
     if (!isPath(req, this.#path)) return Promise.resolve(otherPath(req, this.#path, this.options));
     const method = req.method;
     if (method !== "POST" && method !== "GET" && method !== "DELETE") {
-      return Promise.resolve(
-        new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET, POST, DELETE" } }),
-      );
+      // A preflight carries no credentials: it is answered before the authenticate hook, refused only for its origin.
+      if (method === "OPTIONS") {
+        return Promise.resolve(origin !== null && !admitted ? originRefused(origin) : preflight(req, origin));
+      }
+      return Promise.resolve(new Response("Method Not Allowed\n", { status: 405, headers: { Allow: ALLOW } }));
     }
     if (this.#closing && method !== "DELETE") return Promise.resolve(shuttingDown());
-    const checked = checkRequest(req, this.#originAllowed, this.options);
+    const checked = origin !== null && !admitted ? originRefused(origin) : admit(req, this.options);
     // Without an authenticate hook the request goes on at once; with one, once it has answered.
     return checked instanceof Promise
       ? checked.then((c) => this.#admitted(req, method, c, bunServer))

@@ -52,6 +52,12 @@ export interface HttpOptions {
    * Origins allowed to send requests from a browser. Requests without
    * `Origin` are always allowed. Default: loopback origins only. `"*"`
    * allows every origin. Same as the WebSocket option.
+   *
+   * An allowed origin also gets CORS: its preflight (`OPTIONS`) is answered,
+   * and every answer names it in `Access-Control-Allow-Origin` and exposes
+   * `Mcp-Session-Id`, `MCP-Protocol-Version`, `WWW-Authenticate` and
+   * `Retry-After`, so that a page of that origin can call the server with
+   * `fetch`. Another origin gets 403 and no CORS headers.
    */
   allowedOrigins?: WebSocketOptions["allowedOrigins"];
   /**
@@ -86,8 +92,9 @@ export interface BunHttpServerLike {
  */
 export interface HttpHandler {
   /**
-   * Handles a request at the endpoint path (POST, GET, DELETE); answers 404
-   * for other paths and 405 for other methods. Deno: `Deno.serve(handler.fetch)`.
+   * Handles a request at the endpoint path (POST, GET, DELETE, and OPTIONS
+   * for CORS preflights); answers 404 for other paths and 405 for other
+   * methods. Deno: `Deno.serve(handler.fetch)`.
    */
   fetch(request: Request): Promise<Response>;
   /** Bun: pass Bun's server too, so that SSE streams are exempt from its idle timeout. */

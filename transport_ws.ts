@@ -50,7 +50,8 @@ export interface WebSocketOptions {
   /**
    * Origins allowed to connect from a browser. Requests without `Origin` are
    * always allowed. Default: loopback origins only (`localhost`,
-   * `127.0.0.1`, `[::1]`). `"*"` allows every origin.
+   * `127.0.0.1`, `[::1]`). `"*"` allows every origin. Over Streamable HTTP
+   * an allowed origin also gets CORS (see `HttpOptions.allowedOrigins`).
    */
   allowedOrigins?: string[] | "*" | ((origin: string) => boolean);
   /**

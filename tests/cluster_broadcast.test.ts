@@ -18,6 +18,7 @@ import {
 } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const APP = "https://app.example.com";
 
 function instance(name: string, cluster: ClusterTransport): McpServer {
   const server = new McpServer({ name: "bc", version: "1.0.0", cluster });
@@ -54,8 +55,9 @@ describe("broadcastCluster: two instances in one process", () => {
   let sid: string;
   const hdr = () => ({ "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" });
   before(async () => {
-    a = start(instance("A", broadcastCluster({ name, heartbeat: 50 })), { maxMessageBytes: 10_000 });
-    b = start(instance("B", broadcastCluster({ name, heartbeat: 50 })), { maxMessageBytes: 10_000 });
+    const options = { maxMessageBytes: 10_000, allowedOrigins: [APP] };
+    a = start(instance("A", broadcastCluster({ name, heartbeat: 50 })), options);
+    b = start(instance("B", broadcastCluster({ name, heartbeat: 50 })), options);
     sid = (await openHttpSession(a.httpUrl))["mcp-session-id"];
   });
   after(async () => {
@@ -120,6 +122,40 @@ describe("broadcastCluster: two instances in one process", () => {
     const after = await post(b.httpUrl, { id: 8, method: "ping" }, hdr());
     assert.equal(after.status, 200, "the session lives on");
     await after.text();
+  });
+
+  test("a browser's request through the other instance gets CORS headers, once, whoever answered it", async () => {
+    const cors = (res: Response, what: string) => {
+      assert.equal(res.headers.get("access-control-allow-origin"), APP, what);
+      assert.equal(res.headers.get("vary"), "Origin", what);
+      assert.equal(
+        res.headers.get("access-control-expose-headers"),
+        "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate, Retry-After",
+        what,
+      );
+    };
+    const o = { ...hdr(), origin: APP };
+    const json = await post(b.httpUrl, { id: 9, method: "tools/call", params: { name: "whoami", arguments: {} } }, {
+      ...o,
+      accept: "application/json",
+    });
+    assert.equal(json.status, 200);
+    cors(json, "a JSON answer from A");
+    assert.deepEqual((await result(json)).result.content, [{ type: "text", text: "A" }]);
+    const stream = await fetch(b.httpUrl, { headers: { ...o, accept: "text/event-stream" } });
+    assert.equal(stream.status, 200);
+    cors(stream, "A's stream through B");
+    await stream.body?.cancel();
+    // Made by B's forwarder: no live instance has this id.
+    const gone = await post(b.httpUrl, { id: 10, method: "ping" }, { ...o, "mcp-session-id": "AAAAAAAAAAAA.x" });
+    assert.equal(gone.status, 404);
+    cors(gone, "B's 404");
+    await gone.text();
+    // A refused origin is refused where it arrives, before anything crosses the bus.
+    const refused = await post(b.httpUrl, { id: 11, method: "ping" }, { ...o, origin: "https://evil.example" });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get("access-control-allow-origin"), null);
+    await refused.text();
   });
 
   test("DELETE through the other instance ends the session everywhere", async () => {

@@ -285,7 +285,7 @@ describe("Streamable HTTP: protocol details", () => {
     assert.equal(err.error.code, ErrorCode.InvalidRequest);
     const put = await fetch(l.url, { method: "PUT" });
     assert.equal(put.status, 405);
-    assert.equal(put.headers.get("allow"), "GET, POST, DELETE");
+    assert.equal(put.headers.get("allow"), "GET, POST, DELETE, OPTIONS");
     await put.body?.cancel();
     const other = await fetch(new URL("/elsewhere", l.url), { method: "POST" });
     assert.equal(other.status, 404);

@@ -117,6 +117,7 @@ const quickStart = find("the Quick start", (b) => b.section === "## Quick start"
 const denoRoutes = find("the Deno routes example", (b) => b.code.includes("Deno.serve"));
 const bunRoutes = find("the Bun routes example", (b) => b.code.includes("Bun.serve"));
 const bearer = find("the bearer-token example", (b) => b.section === "## Security");
+const corsBlock = find("the CORS example", (b) => b.section === "### Browser clients (CORS)");
 const deploy = find("the public-hostname example", (b) => b.code.includes(`hostname: "0.0.0.0"`));
 const clientBlock = find("the client example", (b) => b.code.includes(`connect("ws://`));
 const clusterBlock = find("the cluster example", (b) => b.code.includes("redisCluster({"));
@@ -235,6 +236,44 @@ describe("README code blocks", () => {
         await child.kill();
       }
     });
+  });
+
+  test("Browser clients (CORS): the page's origin gets a preflight and readable answers, others 403", async () => {
+    const { port, child } = await serveBlock(corsBlock, ["--allow-net=127.0.0.1", "--allow-env=MCP_TOKEN"], {
+      MCP_TOKEN: "t0ken",
+    });
+    try {
+      const app = "https://app.example.com";
+      const pre = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: "OPTIONS",
+        headers: {
+          origin: app,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get("access-control-allow-origin"), app);
+      assert.match(pre.headers.get("access-control-allow-headers") ?? "", /Authorization/);
+      const ok = await post(port, { origin: app, authorization: "Bearer t0ken" });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get("access-control-allow-origin"), app);
+      assert.match(ok.headers.get("access-control-expose-headers") ?? "", /Mcp-Session-Id/);
+      assert.ok(ok.headers.get("mcp-session-id"));
+      await ok.body?.cancel();
+      const noToken = await post(port, { origin: app });
+      assert.equal(noToken.status, 401);
+      assert.match(noToken.headers.get("access-control-expose-headers") ?? "", /WWW-Authenticate/);
+      await noToken.body?.cancel();
+      for (const origin of ["https://evil.example", "http://localhost:5173"]) {
+        const res = await post(port, { origin, authorization: "Bearer t0ken" });
+        assert.equal(res.status, 403, origin);
+        assert.equal(res.headers.get("access-control-allow-origin"), null);
+        await res.body?.cancel();
+      }
+    } finally {
+      await child.kill();
+    }
   });
 
   test("Deployment: every interface, the public origin admitted, others refused", async () => {
