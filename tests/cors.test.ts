@@ -8,9 +8,9 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { bearerAuth, httpHandler, type HttpOptions, McpServer, type ServeHandle } from "../mod.ts";
+import { bearerAuth, httpHandler, type HttpOptions, McpServer, oauthResource, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { initializeBody, run, sseMessages, start } from "./helpers.ts";
+import { closedPort, initializeBody, run, sseMessages, start } from "./helpers.ts";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";
@@ -547,4 +547,60 @@ describe("CORS in headless Chromium: a page of another origin", () => {
       assert.deepEqual(refusedSaw, ["OPTIONS"], "the browser sent the refused origin's POST nowhere");
     },
   );
+});
+
+describe("CORS with the OAuth resource server", () => {
+  test("a page's preflight needs no token; its 401, the metadata document and its answers are readable", async () => {
+    const port = await closedPort();
+    const resource = `http://127.0.0.1:${port}/mcp`;
+    const h = start(createServer(), {
+      port,
+      allowedOrigins: [APP],
+      oauth: oauthResource({
+        resource,
+        authorizationServers: ["https://auth.example.com"],
+        verifyToken: (
+          t,
+        ) => (t === "good" ? { aud: resource, sub: "page", exp: Math.floor(Date.now() / 1000) + 600 } : undefined),
+      }),
+    });
+    try {
+      const pre = await fetch(h.httpUrl, {
+        method: "OPTIONS",
+        headers: {
+          origin: APP,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get("access-control-allow-origin"), APP);
+      const denied = await post(h.httpUrl, initializeBody(), { origin: APP });
+      assert.equal(denied.status, 401);
+      assert.equal(denied.headers.get("access-control-allow-origin"), APP);
+      assert.match(denied.headers.get("access-control-expose-headers")!, /WWW-Authenticate/i);
+      assert.match(
+        denied.headers.get("www-authenticate")!,
+        /resource_metadata="[^"]*\/\.well-known\/oauth-protected-resource\/mcp"/,
+      );
+      await denied.body?.cancel();
+      const meta = await fetch(new URL("/.well-known/oauth-protected-resource/mcp", h.httpUrl), {
+        headers: { origin: APP },
+      });
+      assert.equal(meta.status, 200);
+      assert.equal(meta.headers.get("access-control-allow-origin"), APP);
+      assert.equal((await meta.json()).resource, resource);
+      const ok = await post(h.httpUrl, initializeBody(), { origin: APP, authorization: "Bearer good" });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get("access-control-allow-origin"), APP);
+      assert.ok(ok.headers.get("mcp-session-id"));
+      await ok.body?.cancel();
+      const evil = await post(h.httpUrl, initializeBody(), { origin: EVIL, authorization: "Bearer good" });
+      assert.equal(evil.status, 403);
+      assert.equal(evil.headers.get("access-control-allow-origin"), null);
+      await evil.body?.cancel();
+    } finally {
+      await h.close({ timeout: 100 });
+    }
+  });
 });
