@@ -103,6 +103,7 @@ const LIST_FLAGS = [
 const DEFAULT_TIMEOUT = 60_000;
 const DEFAULT_CLIENT_INFO: Implementation = { name: "mcp-ws-client", version: "0.1.0" };
 const OPEN = 1;
+const CLOSED = 3;
 
 interface Subscription {
   listeners: Set<(params: { uri: string; [key: string]: unknown }) => void>;
@@ -248,7 +249,10 @@ export class Client implements McpClient {
       if (probe) {
         const verdict = await this.#discover(this.#era === "modern" || mode !== "auto", give);
         // A 2025 server that closes the socket on an unknown first request gets a new one for initialize.
-        if (verdict === "closed") ws = await this.#dial(give);
+        if (verdict === "closed") {
+          if (ws.readyState !== CLOSED) ws.close();
+          ws = await this.#dial(give);
+        }
         modern = verdict === "modern";
       }
       if (!modern) await this.#initialize(ws, give);
@@ -374,7 +378,8 @@ export class Client implements McpClient {
       );
     }
     const e = answer.e;
-    const closed = e instanceof McpClientError && e.code === ErrorCode.ConnectionClosed;
+    // Closed is what the socket says, not an error code: -32000 is also a 2025 server's "not initialized".
+    const closed = this.#ws === undefined || this.#ws.readyState !== OPEN;
     if (isModernError(e) || pinned) {
       const err = e as McpClientError;
       const how = closed ? "closed the connection" : `answered server/discover with "${err.message}"`;
@@ -604,6 +609,7 @@ export class Client implements McpClient {
       }
     }
     this.#listens.deliver(msg, (e) => this.#report(e));
+    if (msg.method !== "notifications/subscriptions/acknowledged" && !this.#listens.heard(msg)) return;
     for (const l of [...this.#listeners.get(msg.method) ?? []]) {
       try {
         l(p, msg);
@@ -854,6 +860,9 @@ export class Client implements McpClient {
     onUpdate: (params: { uri: string; [key: string]: unknown }) => void,
     options?: RequestOptions,
   ): Promise<() => Promise<void>> {
+    if (this.#isClosed()) {
+      throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscribe");
+    }
     if (this.#era === "modern") return this.#subscribeModern(uri, onUpdate, options);
     let sub = this.#subs.get(uri);
     if (!sub) {
@@ -924,6 +933,9 @@ export class Client implements McpClient {
     options: RequestOptions = {},
   ): Promise<Listening> {
     if (typeof filter !== "object" || filter === null) throw new TypeError("listen() needs a filter object");
+    if (this.#isClosed()) {
+      throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscriptions/listen");
+    }
     const uris = filter.resourceSubscriptions;
     if (uris !== undefined && (!Array.isArray(uris) || !uris.every((u) => typeof u === "string"))) {
       throw new TypeError("resourceSubscriptions must be an array of URI strings");

@@ -24,6 +24,21 @@ export interface ListenState {
   pending?: boolean;
 }
 
+const LIST_CHANGED: Record<string, keyof ListenFilter> = {
+  "notifications/tools/list_changed": "toolsListChanged",
+  "notifications/prompts/list_changed": "promptsListChanged",
+  "notifications/resources/list_changed": "resourcesListChanged",
+};
+
+/** Whether a listen that the server honoured as `f` brings notification `method` (about `uri`). */
+function covers(f: ListenFilter, method: string, uri: unknown): boolean {
+  if (method === "notifications/resources/updated") {
+    return typeof uri === "string" && !!f.resourceSubscriptions?.includes(uri);
+  }
+  const flag = LIST_CHANGED[method];
+  return flag !== undefined && f[flag] === true;
+}
+
 /** The listens of one client. */
 export class Listens {
   #all = new Set<ListenState>();
@@ -128,6 +143,23 @@ export class Listens {
   /** Sends every listen again, on a new connection (the server keeps none across connections). */
   async restore(report: (e: unknown) => void): Promise<void> {
     await Promise.all([...this.#all].filter((l) => !l.pending).map((l) => this.open(l, {}).catch(report)));
+  }
+
+  /**
+   * Whether the `on()` listeners hear `msg`: every open listen that covers a notification brings its own copy,
+   * and they hear one, that of the oldest such listen. A copy naming a stopped or unknown listen is dropped;
+   * a notification naming no listen is heard.
+   */
+  heard(msg: JsonRpcNotification): boolean {
+    const p = msg.params ?? {};
+    const sid = subscriptionIdOf(p);
+    if (sid === undefined) return true;
+    const mine = this.#byId.get(sid as RequestId);
+    if (!mine) return false;
+    for (const l of this.#all) {
+      if (l.id !== undefined && this.#byId.get(l.id) === l && covers(l.honoured, msg.method, p.uri)) return l === mine;
+    }
+    return true;
   }
 
   /** Settles the wait of the listen an acknowledgement names, or passes a notification to its listen's callback. */

@@ -121,7 +121,8 @@ async function authenticate(
     }
     auth = undefined;
   }
-  if (auth instanceof Response) return auth;
+  // A copy: CORS headers go on the answer, and a hook may hand out one Response object to many requests.
+  if (auth instanceof Response) return new Response(auth.body, auth);
   if (auth === undefined || auth === null || auth === false) {
     return text(401, "Unauthorized", { "WWW-Authenticate": `Bearer realm="${realm}"` });
   }

@@ -154,8 +154,17 @@ class HttpEndpoint {
   }
 
   #fetch(req: Request, origin: string | null, admitted: boolean, bunServer?: BunHttpServerLike): Promise<Response> {
-    if (!isPath(req, this.#path)) return Promise.resolve(otherPath(req, this.#path, this.options));
     const method = req.method;
+    if (!isPath(req, this.#path)) {
+      // A page of an admitted origin may preflight the OAuth metadata document too (clients send headers with it).
+      if (
+        method === "OPTIONS" && origin !== null && admitted &&
+        this.options.oauth?.metadataResponse(new Request(req.url))
+      ) {
+        return Promise.resolve(preflight(req, origin));
+      }
+      return Promise.resolve(otherPath(req, this.#path, this.options));
+    }
     if (method !== "POST" && method !== "GET" && method !== "DELETE") {
       // A preflight carries no credentials: it is answered before the authenticate hook, refused only for its origin.
       if (method === "OPTIONS") {

@@ -401,8 +401,9 @@ export interface McpClient {
   /**
    * Opens a `subscriptions/listen` stream (protocol 2026-07-28) and resolves
    * once the server acknowledges it. Its notifications reach
-   * {@linkcode McpClient.on} listeners, `subscribe` callbacks and
-   * `onNotification`; after a reconnection the client listens again. Under
+   * `onNotification` and {@linkcode McpClient.on} listeners (which hear
+   * each notification once, however many listens bring it), not the
+   * callbacks of `subscribe`; after a reconnection the client listens again. Under
    * the 2025 protocols the same call subscribes to each URI of
    * `resourceSubscriptions` and passes the list changes the server
    * announces (they need no opt-in there) to `onNotification`.

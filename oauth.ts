@@ -274,7 +274,8 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
         }
         claims = undefined;
       }
-      if (claims instanceof Response) return claims;
+      // A copy: CORS headers go on the answer, and a hook may hand out one Response object to many requests.
+      if (claims instanceof Response) return new Response(claims.body, claims);
       // Introspection says active: true of a token it vouches for; anything else there is a refusal.
       if (!isRecord(claims) || (claims.active !== undefined && claims.active !== true)) {
         return unauthorized("invalid_token", "The access token is not valid");

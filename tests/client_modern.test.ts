@@ -344,6 +344,36 @@ describe("protocol 2026-07-28 against the example server", () => {
     off();
   });
 
+  test("on() hears a notification once, however many listens bring it; subscribe() after close() rejects", async () => {
+    const [client] = await open();
+    let onTools = 0;
+    let onUpdates = 0;
+    const l1 = deferred();
+    const l2 = deferred();
+    client.on("notifications/tools/list_changed", () => onTools++);
+    client.on("notifications/resources/updated", () => onUpdates++);
+    const a = await client.listen({ toolsListChanged: true, resourceSubscriptions: ["config://app"] }, (_p, m) => {
+      if (m.method === "notifications/resources/updated") l1.resolve();
+    });
+    const b = await client.listen({ toolsListChanged: true, resourceSubscriptions: ["config://app"] }, (_p, m) => {
+      if (m.method === "notifications/resources/updated") l2.resolve();
+    });
+    const unsubscribe = await client.subscribe("config://app", () => {});
+    const reg = server.tool("twice_announced", {}, () => "x");
+    server.resourceUpdated("config://app");
+    await within(Promise.all([l1.promise, l2.promise]), "both listens got the update");
+    await client.ping(); // every copy of both notifications has arrived
+    assert.equal(onTools, 1, "one list change heard once by on()");
+    assert.equal(onUpdates, 1, "one update heard once by on()");
+    reg.remove();
+    await unsubscribe();
+    await a.stop();
+    await b.stop();
+    await client.close();
+    await rejectsWith(client.subscribe("config://app", () => {}, { timeout: 0 }), ErrorCode.ConnectionClosed, /closed/);
+    await rejectsWith(client.listen({ toolsListChanged: true }), ErrorCode.ConnectionClosed, /closed/);
+  });
+
   test("subscribe() under 2026-07-28 is a listen of its own per URI", async () => {
     const [client, name] = await open();
     const updates: string[] = [];
@@ -469,6 +499,37 @@ describe("falling back to initialize", () => {
       } finally {
         await legacy.close();
       }
+    }
+  });
+});
+
+describe("fallback on a generic server error", () => {
+  test('"auto": a -32000 answer to server/discover (a 2025 "not initialized") falls back on the same socket', async () => {
+    const srv = await scriptedServer(({ method }) => {
+      if (method === "server/discover") return { error: { code: -32000, message: "Server not initialized" } };
+      if (method === "initialize") {
+        return {
+          result: {
+            protocolVersion: "2025-06-18",
+            capabilities: { tools: {} },
+            serverInfo: { name: "old", version: "0" },
+          },
+        };
+      }
+      return { result: { content: [{ type: "text", text: "legacy" }] } };
+    });
+    try {
+      const client = await connect(srv.url, { protocolVersion: "auto", timeout: 2000 });
+      assert.equal(client.protocolVersion, "2025-06-18");
+      await client.close();
+      assert.equal(srv.connections(), 1, "no second socket: the first was never closed by the server");
+      await rejectsWith(
+        connect(srv.url, { protocolVersion: V, timeout: 2000 }),
+        -32000,
+        /answered server\/discover with "Server not initialized"/,
+      );
+    } finally {
+      await srv.close();
     }
   });
 });

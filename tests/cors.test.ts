@@ -584,6 +584,16 @@ describe("CORS with the OAuth resource server", () => {
         /resource_metadata="[^"]*\/\.well-known\/oauth-protected-resource\/mcp"/,
       );
       await denied.body?.cancel();
+      const metaPre = await fetch(new URL("/.well-known/oauth-protected-resource/mcp", h.httpUrl), {
+        method: "OPTIONS",
+        headers: {
+          origin: APP,
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "mcp-protocol-version",
+        },
+      });
+      assert.equal(metaPre.status, 204, "the metadata document's preflight passes");
+      assert.equal(metaPre.headers.get("access-control-allow-origin"), APP);
       const meta = await fetch(new URL("/.well-known/oauth-protected-resource/mcp", h.httpUrl), {
         headers: { origin: APP },
       });
@@ -599,6 +609,32 @@ describe("CORS with the OAuth resource server", () => {
       assert.equal(evil.status, 403);
       assert.equal(evil.headers.get("access-control-allow-origin"), null);
       await evil.body?.cancel();
+    } finally {
+      await h.close({ timeout: 100 });
+    }
+  });
+});
+
+describe("CORS and a Response the authenticate hook returns", () => {
+  test("a Response object the hook hands to every request is not marked by one origin for the next", async () => {
+    const shared = new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="x"' } });
+    const h = start(new McpServer({ name: "s", version: "1" }), {
+      allowedOrigins: [APP, "https://b.example"],
+      authenticate: () => shared,
+    });
+    try {
+      const a = await post(h.httpUrl, initializeBody(), { origin: APP });
+      assert.equal(a.headers.get("access-control-allow-origin"), APP);
+      const b = await post(h.httpUrl, initializeBody(), { origin: "https://b.example" });
+      assert.equal(b.headers.get("access-control-allow-origin"), "https://b.example");
+      assert.equal(
+        b.headers.get("access-control-expose-headers")!.split(",").filter((x) => /mcp-session-id/i.test(x)).length,
+        1,
+      );
+      const none = await post(h.httpUrl, initializeBody());
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get("access-control-allow-origin"), null);
+      assert.equal(shared.headers.get("access-control-allow-origin"), null, "the hook's own object is untouched");
     } finally {
       await h.close({ timeout: 100 });
     }
