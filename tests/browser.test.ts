@@ -4,23 +4,17 @@
 // test reads the rendered DOM with --dump-dom.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { run, runtimeName, start } from "./helpers.ts";
+import { chromiumSkip, dumpDom, run, runtimeName, start } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-// CI sets REQUIRE_BROWSER=1 so that a missing Chromium fails instead of skipping.
-const required = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
-  .REQUIRE_BROWSER === "1";
-const SKIP = existsSync(CHROMIUM) || required
-  ? false
-  : `skipped: ${CHROMIUM} is missing (apt-get install -y chromium to run the browser test)`;
+const SKIP = chromiumSkip;
 if (SKIP) console.log(`browser.test.ts ${SKIP}`);
 
 /** Bundles client.ts for the browser with the runtime running this test. */
@@ -126,19 +120,7 @@ describe("client.ts in headless Chromium", () => {
     skip: SKIP,
   }, async () => {
     const profile = mkdtempSync(join(dir, "profile-"));
-    const r = await run(CHROMIUM, [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-      "--dump-dom",
-      httpUrl,
-    ], { cwd: ROOT, timeout: 45_000 });
+    const r = await dumpDom(httpUrl, profile, { cwd: ROOT, timeout: 45_000 });
     assert.equal(r.code, 0, `chromium failed:\n${r.stderr.slice(-2000)}`);
     const dom = r.stdout;
     assert.match(dom, /<p id="status">done<\/p>/, `page status; DOM:\n${dom.slice(0, 600)}`);

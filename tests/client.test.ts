@@ -7,7 +7,7 @@ import { ErrorCode, McpError, McpServer, type ServeHandle, type Session } from "
 import { type CloseInfo, connect, type McpClient, McpClientError, type Progress } from "../client.ts";
 import { createServer } from "../examples/server.ts";
 import type { Frame } from "./helpers.ts";
-import { closedPort, deferred, start, within } from "./helpers.ts";
+import { closedPort, deferred, rejectsWith, start, within } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -37,19 +37,6 @@ function sessionOf(server: McpServer, name: string): Session {
   const s = [...server.sessions].find((s) => s.clientInfo?.name === name);
   assert.ok(s, `no session for client ${name}`);
   return s;
-}
-
-/** Expects `p` to reject with an McpClientError of `code`. */
-async function rejectsWith(p: Promise<unknown>, code: number, message?: RegExp): Promise<McpClientError> {
-  try {
-    await within(p, `an error ${code}`);
-  } catch (e) {
-    assert.ok(e instanceof McpClientError, `expected McpClientError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected a rejection with code ${code}`);
 }
 
 let nextName = 0;

@@ -16,10 +16,9 @@ import {
   type ElicitParams,
   MAX_INPUT_ROUNDS,
   type McpClient,
-  McpClientError,
 } from "../client.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, deferred, type Frame, run, runtimeName, start, waitFor, within } from "./helpers.ts";
+import { closedPort, deferred, type Frame, rejectsWith, run, runtimeName, start, waitFor, within } from "./helpers.ts";
 import { handMadeLegacyServer, scriptedServer, type SdkServer, sdkServer } from "./legacy_server.ts";
 
 const V = "2026-07-28";
@@ -51,18 +50,6 @@ const sentBy = (frames: Frame[], name: string) =>
     (metaOf(f)[META_INFO] as { name?: string } | undefined)?.name === name ||
     (f.params?.clientInfo as { name?: string } | undefined)?.name === name
   );
-
-async function rejectsWith(p: Promise<unknown>, code: number, message?: RegExp): Promise<McpClientError> {
-  try {
-    await within(p, `an error ${code}`);
-  } catch (e) {
-    assert.ok(e instanceof McpClientError, `expected McpClientError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected a rejection with code ${code}`);
-}
 
 let nextName = 0;
 

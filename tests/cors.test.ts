@@ -3,14 +3,13 @@
 // a page of a refused origin is blocked by the browser.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { bearerAuth, httpHandler, type HttpOptions, McpServer, oauthResource, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, initializeBody, run, sseMessages, start } from "./helpers.ts";
+import { chromiumSkip, closedPort, dumpDom, initializeBody, sseMessages, start } from "./helpers.ts";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";
@@ -384,12 +383,7 @@ describe("CORS: the other forms of allowedOrigins", () => {
 // ---------------------------------------------------------------------------
 // Headless Chromium: a page of another origin (another port) calls the server with fetch.
 
-const CHROMIUM = "/usr/bin/chromium";
-// In CI (CI=true, or REQUIRE_BROWSER=1) a missing Chromium fails the test instead of skipping it.
-const required = process.env.CI === "true" || process.env.REQUIRE_BROWSER === "1";
-const SKIP = existsSync(CHROMIUM) || required
-  ? false
-  : `skipped: ${CHROMIUM} is missing (apt-get install -y chromium to run the browser test)`;
+const SKIP = chromiumSkip;
 if (SKIP) console.log(`cors.test.ts ${SKIP}`);
 
 // The page's script: a Streamable HTTP client written with fetch alone, as a browser app would, against the allowed
@@ -513,19 +507,7 @@ describe("CORS in headless Chromium: a page of another origin", () => {
     },
     async () => {
       const profile = mkdtempSync(join(dir, "profile-"));
-      const r = await run(CHROMIUM, [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-        "--dump-dom",
-        pageUrl,
-      ], { timeout: 60_000 });
+      const r = await dumpDom(pageUrl, profile, { timeout: 60_000 });
       assert.equal(r.code, 0, `chromium failed:\n${r.stderr.slice(-2000)}`);
       const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
       assert.ok(m, `no #out in the DOM:\n${r.stdout.slice(0, 800)}`);

@@ -1,6 +1,8 @@
 // Test helpers: a server on a random port and a raw WebSocket client that
 // sends exactly the frames a test writes.
 import { existsSync } from "node:fs";
+import assert from "node:assert/strict";
+import { McpClientError } from "../client.ts";
 import { McpServer, serve, type ServeHandle, type ServeOptions } from "../mod.ts";
 import process from "node:process";
 
@@ -537,6 +539,47 @@ export async function openHttpSession(url: URL | string, name = "test"): Promise
   const sid = res.headers.get("mcp-session-id");
   if (res.status !== 200 || !sid) throw new Error(`initialize at ${url} got ${res.status}: ${body}`);
   return { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+}
+
+// ---------------------------------------------------------------------------
+// Headless Chromium: Debian's chromium.
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Why the browser tests skip, or false: in CI (CI=true, or REQUIRE_BROWSER=1) a missing Chromium fails them. */
+export const chromiumSkip: string | false =
+  existsSync(CHROMIUM) || process.env.CI === "true" || process.env.REQUIRE_BROWSER === "1"
+    ? false
+    : `skipped: ${CHROMIUM} is missing (apt-get install -y chromium to run the browser test)`;
+
+/** Loads `url` in headless Chromium with a fresh profile in `profile`, and gives the DOM once its scripts are done. */
+export function dumpDom(url: string | URL, profile: string, options: RunOptions = {}): Promise<Exited> {
+  return run(CHROMIUM, [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    `--user-data-dir=${profile}`,
+    "--dump-dom",
+    String(url),
+  ], options);
+}
+
+/** Expects `p` to reject with an McpClientError of `code` (and a message matching `message`). */
+export async function rejectsWith(p: Promise<unknown>, code: number, message?: RegExp): Promise<McpClientError> {
+  try {
+    await within(p, `an error ${code}`);
+  } catch (e) {
+    assert.ok(e instanceof McpClientError, `expected McpClientError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.message, message);
+    return e;
+  }
+  assert.fail(`expected a rejection with code ${code}`);
 }
 
 // ---------------------------------------------------------------------------
