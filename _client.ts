@@ -65,6 +65,12 @@ import {
   subscriptionIdOf,
 } from "./_client_modern.ts";
 
+function plainHeaders(init: HeadersInit): Record<string, string> {
+  const out: Record<string, string> = {};
+  new Headers(init).forEach((v, k) => (out[k] = v));
+  return out;
+}
+
 /** The protocol version the client asks for, unless told otherwise. */
 export const CLIENT_PROTOCOL_VERSION = "2025-11-25";
 
@@ -139,7 +145,7 @@ export class Client implements McpClient {
   #opts: ConnectOptions;
   #timeout: number;
   #reconnect?: Required<ReconnectOptions>;
-  #headers?: Record<string, string>;
+  #headers?: Record<string, string> | (() => HeadersInit | Promise<HeadersInit>);
   #ws?: WebSocket;
   #state: "connecting" | "open" | "reconnecting" | "closed" = "connecting";
   #out: Outbound;
@@ -179,8 +185,8 @@ export class Client implements McpClient {
           "This runtime's WebSocket cannot send HTTP headers (browsers cannot); pass credentials another way",
         );
       }
-      this.#headers = {};
-      new Headers(opts.headers).forEach((v, k) => (this.#headers![k] = v));
+      // A function is asked on every connect: a reconnection after a token expired (4401) sends a fresh one.
+      this.#headers = typeof opts.headers === "function" ? opts.headers : plainHeaders(opts.headers);
     }
     this.closed = new Promise((r) => (this.#resolveClosed = r));
   }
@@ -212,11 +218,13 @@ export class Client implements McpClient {
     }
   }
 
-  #socket(): WebSocket {
-    if (this.#headers) {
+  async #socket(): Promise<WebSocket> {
+    const given = this.#headers;
+    if (given) {
+      const headers = typeof given === "function" ? plainHeaders(await given()) : given;
       // Deno and Bun take `{ protocols, headers }` as the second argument.
       const Ctor = WebSocket as unknown as new (url: URL, init: unknown) => WebSocket;
-      return new Ctor(this.#url, { protocols: ["mcp"], headers: this.#headers });
+      return new Ctor(this.#url, { protocols: ["mcp"], headers });
     }
     return new WebSocket(this.#url, "mcp");
   }
@@ -277,7 +285,7 @@ export class Client implements McpClient {
 
   // Opens a socket (the current one from now on) and listens to it.
   async #dial(give: Promise<never>): Promise<WebSocket> {
-    const ws = this.#socket();
+    const ws = await Promise.race([this.#socket(), give]);
     this.#ws = ws;
     try {
       await Promise.race([this.#opened(ws), give]);
@@ -696,6 +704,7 @@ export class Client implements McpClient {
     options: RequestOptions,
   ): Promise<Record<string, unknown>> {
     let retry: Record<string, unknown> | undefined;
+    const answeredUrls = new Set<string>();
     for (let rounds = 0;; rounds++) {
       const res = await this.#out.request(method, envelope({ ...params, ...retry }, this.#scope()), options, false);
       const type = res.resultType;
@@ -717,6 +726,23 @@ export class Client implements McpClient {
         );
       }
       const asked = inputRequestsOf(res, method);
+      // Pages to visit asked for again after an answer (the same URLs; a server may name them anew each
+      // time): the user has not finished there yet, and retrying
+      // at once would only ask again. The caller gets them, as a 2025 server's -32042 would give them.
+      const urls = asked.filter(([, r]) => r.method === "elicitation/create" && r.params.mode === "url");
+      if (
+        urls.length === asked.length && urls.length && urls.every(([, r]) => answeredUrls.has(String(r.params.url)))
+      ) {
+        throw new McpClientError(
+          ErrorCode.UrlElicitationRequired,
+          `${method} still needs the user to finish at ${
+            urls.map(([, r]) => r.params.url).join(", ")
+          }; call it again then`,
+          { elicitations: urls.map(([, r]) => r.params) },
+          method,
+        );
+      }
+      for (const [, r] of urls) answeredUrls.add(String(r.params.url));
       retry = {};
       if (res.inputRequests !== undefined) retry.inputResponses = await this.#answer(method, asked, options.signal);
       if (typeof res.requestState === "string") retry.requestState = res.requestState;

@@ -188,12 +188,17 @@ class ModernTaskContext extends ModernContext {
       method: origin.method,
       params: origin.meta ? { _meta: origin.meta } : undefined,
     });
+    (this as { auth: unknown }).auth = origin.auth;
     this.#live = live;
     this.#tasks = tasks;
   }
 
   override get signal(): AbortSignal {
     return this.#live.controller.signal;
+  }
+
+  override get taskId(): string {
+    return this.#live.record.taskId;
   }
 
   override progress(): void {}

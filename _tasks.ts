@@ -17,7 +17,8 @@ import type {
 import type { StandardSchemaV1 } from "./types.ts";
 import { Context } from "./context.ts";
 import type { ClientRequestOptions, Session } from "./session.ts";
-import type { ElicitUrlOptions, UrlElicitResult } from "./url_elicitation.ts";
+import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "./url_elicitation.ts";
+import { urlElicitParams } from "./_elicitation.ts";
 import type { McpServer } from "./server.ts";
 import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "./tasks.ts";
 import { toErrorObject } from "./_results.ts";
@@ -31,6 +32,8 @@ export const RELATED_TASK = "io.modelcontextprotocol/related-task";
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
 
 const FINAL = new Set<TaskStatus>(["completed", "failed", "cancelled"]);
+// Runs of a 2026-07-28 task's handler that may each end asking for pages to visit.
+const MAX_URL_ROUNDS = 16;
 
 /** A task running in this process. */
 export interface Live {
@@ -120,9 +123,24 @@ export function tasksOf(server: McpServer): TaskManager {
   return m;
 }
 
-/** At shutdown: aborts the server's running tasks, if it ever had any, and marks them failed. */
-export function shutdownTasks(server: McpServer): Promise<void> {
-  return managers.get(server)?.shutdown("The server shut down before the task ended") ?? Promise.resolve();
+const holds = new WeakMap<McpServer, number>();
+
+/**
+ * A transport serving `server` (serve, mcpHandler, stdio) holds its tasks up; the returned function lets
+ * go, at the start of its close. When the last lets go, the running tasks are aborted and marked failed,
+ * so that a waiting tasks/result is answered before the drain, and no other transport's tasks are cut.
+ */
+export function holdTasks(server: McpServer): () => Promise<void> {
+  holds.set(server, (holds.get(server) ?? 0) + 1);
+  let held = true;
+  return () => {
+    if (!held) return Promise.resolve();
+    held = false;
+    const n = (holds.get(server) ?? 1) - 1;
+    holds.set(server, n);
+    if (n > 0) return Promise.resolve();
+    return managers.get(server)?.shutdown("The server shut down before the task ended") ?? Promise.resolve();
+  };
 }
 
 /** Checks task options when the server is made, so that a bad one fails at once. */
@@ -227,7 +245,6 @@ export class TaskManager {
       era: modern ? "2026-07-28" : "2025-11-25",
     };
     if (!owner && !modern) record.session = ctx.session.id;
-    await this.store.set({ ...record }, ttl);
     const live: Live = {
       record,
       controller: new AbortController(),
@@ -242,7 +259,9 @@ export class TaskManager {
       nextKey: 0,
       counter,
     };
+    // Made now: its auth is the request's, before an HTTP session's token can change during the await.
     (live as { ctx: Context }).ctx = (ctx as TaskAware).forTask?.(live, this) ?? new TaskContext(ctx, live, this);
+    await this.store.set({ ...record }, ttl);
     this.#live.set(record.taskId, live);
     this.#running.set(counter, running + 1);
     live.timer = later(() => void this.#expire(live), ttl);
@@ -255,12 +274,28 @@ export class TaskManager {
   async #run(live: Live, run: (ctx: Context) => unknown): Promise<void> {
     let result: Record<string, unknown> | undefined;
     let error: JsonRpcErrorObject | undefined;
-    try {
-      const out = await run(live.ctx);
-      // Routes may answer with an already serialized result.
-      result = typeof out === "string" ? JSON.parse(out) : out as Record<string, unknown>;
-    } catch (e) {
-      error = toErrorObject(e);
+    for (let round = 1;; round++) {
+      try {
+        const out = await run(live.ctx);
+        // Routes may answer with an already serialized result.
+        result = typeof out === "string" ? JSON.parse(out) : out as Record<string, unknown>;
+      } catch (e) {
+        let failure = e;
+        // 2026-07-28 has no -32042: the pages to visit become the task's input requests, and once the
+        // client has answered them all the handler runs again (as a retry would after input_required).
+        if (e instanceof UrlElicitationRequiredError && live.record.era === "2026-07-28" && round < MAX_URL_ROUNDS) {
+          try {
+            await Promise.all(
+              e.elicitations.map((el) => this.ask(live, "elicitation/create", urlElicitParams(el, false))),
+            );
+            continue;
+          } catch (asked) {
+            failure = asked;
+          }
+        }
+        error = toErrorObject(failure);
+      }
+      break;
     }
     if (FINAL.has(live.record.status)) return; // cancelled or expired meanwhile
     if (error) {
@@ -549,12 +584,13 @@ export class TaskContext extends Context {
       params: origin.meta ? { _meta: origin.meta } : undefined,
     };
     super(origin.session, msg);
+    (this as { auth: unknown }).auth = origin.auth; // the request's, whatever the session holds since
     this.#live = live;
     this.#tasks = tasks;
   }
 
   /** The task's id. */
-  get taskId(): string {
+  override get taskId(): string {
     return this.#live.record.taskId;
   }
 

@@ -240,9 +240,12 @@ export interface ConnectOptions {
   /**
    * HTTP headers of the WebSocket handshake, e.g. `Authorization`. Deno and
    * Bun send them; browsers cannot, so there this option throws a
-   * `TypeError` (pass credentials in the URL or a cookie instead).
+   * `TypeError` (pass credentials in the URL or a cookie instead). A
+   * function is called on every connect, so that a reconnection (after a
+   * server closed the socket with 4401 as its token expired) sends a fresh
+   * token.
    */
-  headers?: HeadersInit;
+  headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
   /** Aborts connecting. */
   signal?: AbortSignal;
   /** Answers `sampling/createMessage`; giving it declares the `sampling` capability. */

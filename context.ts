@@ -109,6 +109,11 @@ export class Context {
     return (this.#controller ??= new AbortController()).signal;
   }
 
+  /** The id of the task this handler runs in (a task-augmented call), or undefined for a plain call. */
+  get taskId(): string | undefined {
+    return undefined;
+  }
+
   /** The progress token the client sent, if any. */
   get progressToken(): string | number | undefined {
     const t = this.meta?.progressToken;

@@ -15,7 +15,7 @@ import {
 import type { BunHttpServerLike, HttpOptions } from "./transport_http.ts";
 import { createHttpHandler } from "./_http_endpoint.ts";
 import type { CloseOptions } from "./_edge.ts";
-import { shutdownTasks } from "./_tasks.ts";
+import { holdTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode mcpHandler}: those of both transports. */
 export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {}
@@ -65,6 +65,7 @@ export interface McpHandler {
 export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): McpHandler {
   const ws = websocketHandler(server, options);
   const http = createHttpHandler(server, options, true);
+  const release = holdTasks(server);
   return {
     fetch: ((req: Request, bunServer?: BunServerLike & BunHttpServerLike) => {
       const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
@@ -79,8 +80,7 @@ export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): 
       return http.sessions;
     },
     async close(opts) {
-      await Promise.all([ws.close(opts), http.close(opts)]);
-      await shutdownTasks(server);
+      await Promise.all([release(), ws.close(opts), http.close(opts)]);
     },
   };
 }

@@ -9,7 +9,7 @@ import type { McpServer } from "./server.ts";
 import { websocketHandler } from "./transport_ws.ts";
 import { mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
 import { type CloseOptions, runtime } from "./_edge.ts";
-import { shutdownTasks } from "./_tasks.ts";
+import { holdTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends McpHandlerOptions {
@@ -70,6 +70,7 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
     ? { ...websocketHandler(server, options), sessions: 0 }
     : mcpHandler(server, options);
   const hostname = options.hostname ?? "127.0.0.1";
+  const release = holdTasks(server);
   const port = options.port ?? 8080;
   const reusePort = options.reusePort ?? false;
   let bound: number;
@@ -101,8 +102,9 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
       return handler.sessions;
     },
     async close(opts) {
+      const released = release();
       await handler.close(opts);
-      await shutdownTasks(server);
+      await released;
       await stop();
     },
   };

@@ -37,7 +37,10 @@ export interface TaskRecord {
   ttl: number;
   /** Milliseconds the client is asked to wait between polls. */
   pollInterval: number;
-  /** The principal that created it (`ctx.auth` as JSON; `""` when unauthenticated). */
+  /**
+   * The principal that created it: `ctx.auth` as JSON (an OAuth token's issuer, subject and client), or an
+   * identity private to one auth object that serializes to nothing distinctive; `""` when unauthenticated.
+   */
   owner: string;
   /** The session that created it, for `tasks/list` of unauthenticated clients (2025-11-25). */
   session?: string;

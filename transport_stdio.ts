@@ -11,7 +11,7 @@ import { ErrorCode } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import { type CloseOptions, drainSessions, runtime } from "./_edge.ts";
-import { shutdownTasks } from "./_tasks.ts";
+import { holdTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode serveStdio}. */
 export interface StdioOptions {
@@ -80,6 +80,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const writer = (options.output ?? defaultOutput()).getWriter();
   const encoder = new TextEncoder();
   const restore = options.redirectConsole === false ? () => {} : redirectConsole();
+  const release = holdTasks(server);
   let ended = false;
   let reading = true;
   let resolveClosed!: () => void;
@@ -104,7 +105,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     ended = true;
     reading = false;
     session.closed();
-    void shutdownTasks(server); // no other client can ever ask for them: this process serves one
+    void release();
     reader.cancel().catch(() => {});
     try {
       writer.releaseLock(); // writes already queued still go out

@@ -55,12 +55,13 @@ export interface UrlElicitResult {
  *
  * @example A tool that needs the user's account at another service
  * ```ts
- * import { McpServer, type Session, UrlElicitationRequiredError } from "./mod.ts";
+ * import { McpServer, type OAuthToken, type Session, UrlElicitationRequiredError } from "./mod.ts";
  * const server = new McpServer({ name: "demo", version: "1.0.0" });
  * const tokens = new Map<string, string>(); // user -> token, filled by the server's /connect route
  * const waiting = new Map<string, Session>(); // elicitationId -> session, for the completion notification
  * server.tool("list_repos", {}, (_args, ctx) => {
- *   const user = String(ctx.auth ?? "anonymous");
+ *   const user = (ctx.auth as OAuthToken | undefined)?.subject; // a stable id, not String() of an object
+ *   if (!user) throw new Error("Sign in first");
  *   if (!tokens.has(user)) {
  *     const elicitationId = crypto.randomUUID();
  *     waiting.set(elicitationId, ctx.session);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ErrorCode, type McpServer, type ServeHandle, type Session } from "../mod.ts";
+import { ErrorCode, type McpServer, type ServeHandle, type Session, UrlElicitationRequiredError } from "../mod.ts";
 import {
   type CloseInfo,
   connect,
@@ -52,6 +52,7 @@ const sentBy = (frames: Frame[], name: string) =>
   );
 
 let nextName = 0;
+let pageRuns = 0;
 
 // ---------------------------------------------------------------------------
 
@@ -80,6 +81,10 @@ describe("protocol 2026-07-28 against the example server", () => {
       const second = await ctx.elicit("Second?", z.object({ b: z.number() }));
       if (first.action !== "accept" || second.action !== "accept") return "declined";
       return `${first.content.a}:${second.content.b}`;
+    });
+    server.tool("unfinished_page", {}, () => {
+      pageRuns++;
+      throw new UrlElicitationRequiredError({ url: "https://auth.example.com/connect", message: "Connect" });
     });
     server.tool("endless", {}, async (_args, ctx) => {
       for (let i = 0; i < 100; i++) await ctx.elicit(`Question ${i}?`, z.object({ x: z.string() }));
@@ -149,7 +154,7 @@ describe("protocol 2026-07-28 against the example server", () => {
       assert.deepEqual(m, l);
       return m;
     };
-    assert.equal((await both((c) => c.listTools())).tools.length, 10);
+    assert.equal((await both((c) => c.listTools())).tools.length, 11);
     await both((c) => c.listAllResources());
     await both((c) => c.listAllResourceTemplates());
     await both((c) => c.listAllPrompts());
@@ -359,6 +364,24 @@ describe("protocol 2026-07-28 against the example server", () => {
     await client.close();
     await rejectsWith(client.subscribe("config://app", () => {}, { timeout: 0 }), ErrorCode.ConnectionClosed, /closed/);
     await rejectsWith(client.listen({ toolsListChanged: true }), ErrorCode.ConnectionClosed, /closed/);
+  });
+
+  test("pages to visit asked for again after the answer end the call with -32042, not a loop", async () => {
+    const [client] = await open({
+      capabilities: { elicitation: { form: {}, url: {} } },
+      onElicit: () => ({ action: "accept" }),
+    });
+    pageRuns = 0;
+    const err = await rejectsWith(
+      client.callTool("unfinished_page"),
+      ErrorCode.UrlElicitationRequired,
+      /auth\.example\.com/,
+    );
+    assert.equal(pageRuns, 2, "one run, one retry after the answer, then the caller decides");
+    assert.equal(
+      (err.data as { elicitations: { url: string }[] }).elicitations[0].url,
+      "https://auth.example.com/connect",
+    );
   });
 
   test("subscribe() under 2026-07-28 is a listen of its own per URI", async () => {

@@ -23,6 +23,7 @@ import {
 import { connect, McpClientError } from "../client.ts";
 import {
   closedPort,
+  deferred,
   type Frame,
   launch,
   type Launched,
@@ -460,6 +461,31 @@ describe("oauthResource in process", () => {
     const client = await connect(h.url, { headers: { authorization: "Bearer far" }, timeout: 5000 });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await client.callTool("read", {})).content[0].type, "text");
+      assert.equal(client.state, "open");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("WebSocket: closed with 4401 at expiry, the client reconnects with a fresh token from its headers function", async () => {
+    table.short = { aud: h.httpUrl.href, exp: Math.floor(Date.now() / 1000) + 2, sub: "renewing" };
+    table.renewed = { aud: h.httpUrl.href, exp: Math.floor(Date.now() / 1000) + 3600, sub: "renewing" };
+    let token = "short";
+    const dropped = deferred<{ code: number; reason: string }>();
+    const back = deferred();
+    const client = await connect(h.url, {
+      headers: () => ({ authorization: `Bearer ${token}` }),
+      reconnect: { minDelay: 10, maxDelay: 100 },
+      onDisconnect: (info) => dropped.resolve(info),
+      onReconnect: () => back.resolve(),
+      timeout: 5000,
+    });
+    try {
+      token = "renewed"; // what the app's token source gives from now on
+      const info = await within(dropped.promise, 10_000, "the close at expiry");
+      assert.equal(info.code, 4401);
+      await within(back.promise, 10_000, "the reconnection");
+      assert.equal((await client.callTool("read", {})).content[0].type, "text");
       assert.equal(client.state, "open");
     } finally {
       await client.close();

@@ -18,8 +18,10 @@ import {
   type ServeHandle,
   type TaskRecord,
   type TaskStore,
+  UrlElicitationRequiredError,
 } from "../mod.ts";
 import { clusterOf } from "../_cluster.ts";
+import { serveStdio } from "../transport_stdio.ts";
 import { createServer } from "../examples/server.ts";
 import { deferred, type Frame, RawClient, sseMessages, start } from "./helpers.ts";
 import { newSdkClient } from "./sdk_client.ts";
@@ -57,6 +59,15 @@ function build(
     return text;
   });
   server.tool("must", { task: "required" }, () => "ran as a task");
+  server.tool("my_id", { task: "optional" }, (_args, ctx) => ctx.taskId ?? "no task");
+  let visited = false;
+  server.tool("needs_page", { task: "optional" }, () => {
+    if (!visited) {
+      visited = true; // the user is on the page now; once the client answers, the next run finds it done
+      throw new UrlElicitationRequiredError({ url: "https://auth.example.com/connect", message: "Connect" });
+    }
+    return "connected";
+  });
   server.tool("plain", {}, () => "plain");
   server.tool("ask", { task: "optional" }, async (_args, ctx) => {
     const first = await ctx.elicit("Name?", z.object({ name: z.string() }));
@@ -185,6 +196,14 @@ describe("tasks, 2025-11-25, over WebSocket", () => {
     const text = (ok(await u.next((f) => f.id === "u1")).content as { text: string }[])[0].text;
     assert.equal(text, `accept ${q.params!.elicitationId}`);
     await u.close();
+  });
+
+  test("ctx.taskId names the task inside one, and is undefined in a plain call", async () => {
+    const { taskId } = ok(await c.request("tools/call", { name: "my_id", arguments: {}, task: {} })).task;
+    assert.deepEqual(ok(await c.request("tasks/result", { taskId })).content, [{ type: "text", text: taskId }]);
+    assert.deepEqual(ok(await c.request("tools/call", { name: "my_id", arguments: {} })).content, [
+      { type: "text", text: "no task" },
+    ]);
   });
 
   test("sampling inside a task", async () => {
@@ -496,18 +515,42 @@ describe("tasks: bounds and ownership", () => {
     }
   });
 
-  test("close() aborts the tasks still running and marks them failed", async () => {
+  test("close() answers a waiting tasks/result, aborts the tasks still running and marks them failed", async () => {
     const store = memoryTaskStore();
     const t = build({ store });
     const h = start(t.server);
     const c = await RawClient.ready(h.url);
     const { taskId } = ok(await c.request("tools/call", { name: "gated", arguments: { key: "z" }, task: {} })).task;
-    await c.close();
-    await h.close({ timeout: 100 });
+    c.send({ jsonrpc: "2.0", id: "w", method: "tasks/result", params: { taskId } });
+    await c.request("ping"); // the tasks/result is in
+    const closing = h.close({ timeout: 60_000 });
+    const answer = await c.next((f) => f.id === "w");
+    assert.match(answer.error!.message, /shut down before the task ended/);
+    await closing;
     await t.abortOf("z").promise;
     const record = await store.get(taskId);
     assert.equal(record?.status, "failed");
     assert.match(record!.statusMessage!, /shut down/);
+  });
+
+  test("the end of one transport (stdio) leaves the tasks of another (WebSocket) running", async () => {
+    const t = build();
+    const h = start(t.server);
+    let end!: () => void;
+    const input = new ReadableStream<Uint8Array>({ start: (ctrl) => void (end = () => ctrl.close()) });
+    const stdio = serveStdio(t.server, { input, output: new WritableStream(), redirectConsole: false });
+    const c = await RawClient.ready(h.url);
+    try {
+      const { taskId } = ok(await c.request("tools/call", { name: "gated", arguments: { key: "s" }, task: {} })).task;
+      end();
+      await stdio.closed;
+      assert.equal(ok(await c.request("tasks/get", { taskId })).status, "working");
+      t.gate("s").resolve("still ran");
+      assert.deepEqual(ok(await c.request("tasks/result", { taskId })).content, [{ type: "text", text: "still ran" }]);
+    } finally {
+      await c.close();
+      await h.close({ timeout: 100 });
+    }
   });
 
   test("a server that offers no tasks ignores params.task (2025-11-25)", async () => {
@@ -705,6 +748,26 @@ describe("tasks, 2026-07-28 extension", () => {
       assert.equal(task.result.isError, true);
     });
   }
+
+  test("a UrlElicitationRequiredError inside a task becomes its URL input requests, then the handler runs again", async () => {
+    const caps = { elicitation: { url: {} }, extensions: { [EXT]: {} } };
+    const rpc = over("ws");
+    const { taskId } = ok(await rpc("tools/call", { name: "needs_page", arguments: {}, _meta: meta(caps) }));
+    let task = ok(await rpc("tasks/get", { taskId, _meta: meta(caps) }));
+    while (task.status === "working") (await pause(), task = ok(await rpc("tasks/get", { taskId, _meta: meta(caps) })));
+    assert.equal(task.status, "input_required");
+    const [[key, req]] = Object.entries(
+      task.inputRequests as Record<string, { method: string; params: { mode: string; url: string } }>,
+    );
+    assert.equal(req.method, "elicitation/create");
+    assert.equal(req.params.mode, "url");
+    assert.equal(req.params.url, "https://auth.example.com/connect");
+    ok(await rpc("tasks/update", { taskId, inputResponses: { [key]: { action: "accept" } }, _meta: meta(caps) }));
+    while (task.status !== "completed") {
+      (await pause(), task = ok(await rpc("tasks/get", { taskId, _meta: meta(caps) })));
+    }
+    assert.deepEqual(task.result.content, [{ type: "text", text: "connected" }]);
+  });
 
   test("without the extension declared: optional tools answer directly, required ones and tasks/* are refused", async () => {
     const plain = meta({ elicitation: { form: {} } });
