@@ -1,24 +1,13 @@
 // The connection behind connect(): the WebSocket, the initialize handshake
-// (or the server/discover probe of 2026-07-28), reconnection, server → client
-// requests and notifications, input_required rounds, listens, and the
-// McpClient methods. Requests in flight live in _client_outbound.ts; what
+// (or the server/discover probe of 2026-07-28), reconnection, notifications,
+// input_required rounds, and the McpClient methods. Requests in flight live in
+// _client_outbound.ts; the answers to the server's requests in
+// _client_answers.ts; subscriptions and listens in _client_listen.ts; what
 // 2026-07-28 adds to messages, in _client_modern.ts.
 
-import {
-  classify,
-  ErrorCode,
-  errorFrame,
-  type JsonRpcErrorObject,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  McpError,
-  notificationFrame,
-  type RequestId,
-  resultFrame,
-} from "./jsonrpc.ts";
+import { classify, ErrorCode, type JsonRpcNotification, notificationFrame, type RequestId } from "./jsonrpc.ts";
 import type {
   CallToolResult,
-  CreateMessageParams,
   GetPromptResult,
   Implementation,
   LoggingLevel,
@@ -33,8 +22,6 @@ import type {
   CompleteRef,
   Completion,
   ConnectOptions,
-  ElicitParams,
-  HandlerContext,
   ListenFilter,
   Listening,
   ListParams,
@@ -51,7 +38,8 @@ import type {
 } from "./client.ts";
 import { closedError, McpClientError } from "./_client_error.ts";
 import { abortReason, MAX_TIMER, Outbound } from "./_client_outbound.ts";
-import { Listens, type ListenState } from "./_client_listen.ts";
+import { Subscriptions } from "./_client_listen.ts";
+import { Answers } from "./_client_answers.ts";
 import {
   discovered,
   envelope,
@@ -62,7 +50,6 @@ import {
   MODERN_VERSIONS,
   type Scope,
   strip,
-  subscriptionIdOf,
 } from "./_client_modern.ts";
 
 function plainHeaders(init: HeadersInit): Record<string, string> {
@@ -93,40 +80,12 @@ const INITIALIZE_VERSIONS = CLIENT_PROTOCOL_VERSIONS.filter((v) => !MODERN_VERSI
 // (at most half the connect timeout, leaving the other half to initialize).
 const PROBE_TIMEOUT = 10_000;
 
-// The option that answers each kind of input request, for error messages.
-const HANDLER_OPTION: Record<string, string> = {
-  "sampling/createMessage": "onSample",
-  "elicitation/create": "onElicit",
-  "roots/list": "onListRoots",
-};
-
-const LIST_FLAGS = [
-  ["toolsListChanged", "tools", "notifications/tools/list_changed"],
-  ["promptsListChanged", "prompts", "notifications/prompts/list_changed"],
-  ["resourcesListChanged", "resources", "notifications/resources/list_changed"],
-] as const;
-
 const DEFAULT_TIMEOUT = 60_000;
 const DEFAULT_CLIENT_INFO: Implementation = { name: "mcp-ws-client", version: "0.1.0" };
 const OPEN = 1;
 const CLOSED = 3;
 
-interface Subscription {
-  listeners: Set<(params: { uri: string; [key: string]: unknown }) => void>;
-  /** Under 2026-07-28: the listen that carries this URI's updates. */
-  listen?: ListenState;
-}
-
 type Sleep = { timer: ReturnType<typeof setTimeout>; wake: () => void };
-
-function toErrorObject(err: unknown): JsonRpcErrorObject {
-  if (err instanceof McpError) return err.toJSON();
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (typeof e?.code === "number" && Number.isInteger(e.code) && typeof e.message === "string") {
-    return { code: e.code, message: e.message };
-  }
-  return { code: ErrorCode.InternalError, message: err instanceof Error ? err.message : String(err) };
-}
 
 function normalizeUrl(url: string | URL): URL {
   const u = new URL(url);
@@ -149,12 +108,9 @@ export class Client implements McpClient {
   #ws?: WebSocket;
   #state: "connecting" | "open" | "reconnecting" | "closed" = "connecting";
   #out: Outbound;
-  #incoming = new Map<RequestId, AbortController>();
+  #answers: Answers;
   #listeners = new Map<string, Set<NotificationListener>>();
-  #subs = new Map<string, Subscription>();
-  #listens: Listens;
-  // Handlers answering input requests, aborted by close().
-  #asking = new Set<AbortController>();
+  #subs: Subscriptions;
   // Found by the first connection; reconnections keep it.
   #era?: "modern" | "legacy";
   #logLevel?: LoggingLevel;
@@ -172,7 +128,20 @@ export class Client implements McpClient {
     this.#opts = opts;
     this.#timeout = opts.timeout ?? DEFAULT_TIMEOUT;
     this.#out = new Outbound(() => this.#ws, () => this.#state === "open", this.#timeout);
-    this.#listens = new Listens(this.#out, () => this.#scope(), this.#timeout);
+    this.#answers = new Answers(opts);
+    this.#subs = new Subscriptions(
+      {
+        modern: () => this.#era === "modern",
+        closed: () => this.#isClosed(),
+        request: (method, params, options) => this.request(method, params, options),
+        on: (method, listener) => this.on(method, listener),
+        capabilities: () => this.serverCapabilities,
+        report: (e) => this.#report(e),
+      },
+      this.#out,
+      () => this.#scope(),
+      this.#timeout,
+    );
     const r = opts.reconnect;
     if (r) {
       const o = r === true ? {} : r;
@@ -450,8 +419,7 @@ export class Client implements McpClient {
   // Rejects requests that went out on a connection that is gone.
   #dropSent(info: CloseInfo): void {
     this.#out.dropSent(info);
-    for (const c of this.#incoming.values()) c.abort(closedError(info));
-    this.#incoming.clear();
+    this.#answers.abortIncoming(closedError(info));
   }
 
   #lost(ws: WebSocket, info: CloseInfo): void {
@@ -515,15 +483,9 @@ export class Client implements McpClient {
   }
 
   async #restore(): Promise<void> {
-    if (this.#era === "modern") {
-      // The server keeps no listen across connections; the log level rides on every request.
-      await this.#listens.restore((e) => this.#report(e));
-      return;
-    }
-    const work: Promise<unknown>[] = [...this.#subs.keys()].map((uri) =>
-      this.request("resources/subscribe", { uri }).catch((e) => this.#report(e))
-    );
-    if (this.#logLevel) {
+    const work: Promise<unknown>[] = [this.#subs.restore()];
+    // Under 2026-07-28 the log level rides on every request.
+    if (this.#era !== "modern" && this.#logLevel) {
       work.push(this.request("logging/setLevel", { level: this.#logLevel }).catch((e) => this.#report(e)));
     }
     await Promise.all(work);
@@ -533,10 +495,7 @@ export class Client implements McpClient {
     this.#state = "closed";
     if (this.#sleep) (clearTimeout(this.#sleep.timer), this.#sleep.wake());
     this.#out.rejectAll(info);
-    for (const c of this.#incoming.values()) c.abort(closedError(info));
-    this.#incoming.clear();
-    for (const c of this.#asking) c.abort(closedError(info));
-    this.#asking.clear();
+    this.#answers.abortAll(closedError(info));
     this.#resolveClosed(info);
   }
 
@@ -578,7 +537,7 @@ export class Client implements McpClient {
       const c = classify(v);
       if (c.kind === "response") this.#out.answer(c);
       else if (c.kind === "notification") this.#notification(c.msg);
-      else if (c.kind === "request") this.#serverRequest(ws, c.msg);
+      else if (c.kind === "request") this.#answers.request(ws, c.msg);
     }
   }
 
@@ -597,27 +556,12 @@ export class Client implements McpClient {
         }
       }
     } else if (msg.method === "notifications/cancelled") {
-      const c = this.#incoming.get(p.requestId as RequestId);
-      if (c) {
-        this.#incoming.delete(p.requestId as RequestId);
-        c.abort(new DOMException(typeof p.reason === "string" ? p.reason : "Cancelled by the server", "AbortError"));
-      }
-    } else if (msg.method === "notifications/resources/updated" && typeof p.uri === "string") {
-      const sub = this.#subs.get(p.uri);
-      // Under 2026-07-28 a URI's callbacks hear its own listen, not every listen that names the URI.
-      const sid = subscriptionIdOf(p);
-      if (sub && (sid === undefined || sub.listen === undefined || sub.listen.id === sid)) {
-        for (const l of [...sub.listeners]) {
-          try {
-            l(p as { uri: string });
-          } catch (e) {
-            this.#report(e);
-          }
-        }
-      }
+      this.#answers.cancel(p.requestId as RequestId, p.reason);
+    } else if (msg.method === "notifications/resources/updated") {
+      this.#subs.updated(p);
     }
-    this.#listens.deliver(msg, (e) => this.#report(e));
-    if (msg.method !== "notifications/subscriptions/acknowledged" && !this.#listens.heard(msg)) return;
+    this.#subs.listens.deliver(msg, (e) => this.#report(e));
+    if (msg.method !== "notifications/subscriptions/acknowledged" && !this.#subs.listens.heard(msg)) return;
     for (const l of [...this.#listeners.get(msg.method) ?? []]) {
       try {
         l(p, msg);
@@ -625,53 +569,6 @@ export class Client implements McpClient {
         this.#report(e);
       }
     }
-  }
-
-  #serverRequest(ws: WebSocket, msg: JsonRpcRequest): void {
-    const { id, method } = msg;
-    const params = msg.params ?? {};
-    const send = (frame: string) => {
-      if (ws.readyState === OPEN) ws.send(frame);
-    };
-    if (method === "ping") return send(resultFrame(id, {}));
-    const run = this.#handlerFor(method, params);
-    if (!run) {
-      return send(errorFrame(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` }));
-    }
-    const controller = new AbortController();
-    this.#incoming.set(id, controller);
-    const h = run;
-    Promise.resolve()
-      .then(() => h({ signal: controller.signal, requestId: id }))
-      .then(
-        (result) => resultFrame(id, result ?? {}),
-        (err) => errorFrame(id, toErrorObject(err)),
-      )
-      .then((frame) => {
-        // A cancelled request gets no answer.
-        if (this.#incoming.get(id) !== controller) return;
-        this.#incoming.delete(id);
-        send(frame);
-      });
-  }
-
-  // The handler of a request from the server (or an input request), if the client has one.
-  #handlerFor(method: string, params: Record<string, unknown>): ((ctx: HandlerContext) => unknown) | undefined {
-    const o = this.#opts;
-    if (method === "sampling/createMessage" && o.onSample) {
-      const f = o.onSample;
-      return (ctx) => f(params as CreateMessageParams, ctx);
-    } else if (method === "elicitation/create" && o.onElicit) {
-      const f = o.onElicit;
-      return (ctx) => f(params as ElicitParams, ctx);
-    } else if (method === "roots/list" && o.onListRoots) {
-      const f = o.onListRoots;
-      return async (ctx) => ({ roots: await f(ctx) });
-    } else if (o.onRequest) {
-      const f = o.onRequest;
-      return (ctx) => f(method, params, ctx);
-    }
-    return undefined;
   }
 
   // -- requests -------------------------------------------------------------
@@ -744,48 +641,11 @@ export class Client implements McpClient {
       }
       for (const [, r] of urls) answeredUrls.add(String(r.params.url));
       retry = {};
-      if (res.inputRequests !== undefined) retry.inputResponses = await this.#answer(method, asked, options.signal);
+      if (res.inputRequests !== undefined) {
+        retry.inputResponses = await this.#answers.answer(method, asked, options.signal);
+      }
       if (typeof res.requestState === "string") retry.requestState = res.requestState;
     }
-  }
-
-  // Answers input requests one at a time (several may each ask the user something).
-  async #answer(
-    method: string,
-    asked: [string, { method: string; params: Record<string, unknown> }][],
-    signal?: AbortSignal,
-  ): Promise<Record<string, unknown>> {
-    const answers: Record<string, unknown> = {};
-    for (const [key, req] of asked) {
-      if (signal?.aborted) throw abortReason(signal);
-      const run = this.#handlerFor(req.method, req.params);
-      if (!run) {
-        const option = HANDLER_OPTION[req.method];
-        throw new McpClientError(
-          ErrorCode.MethodNotFound,
-          `The server asked for ${req.method} to answer ${method}, and this client has no handler for it${
-            option ? ` (give ${option} to connect())` : " (give onRequest to connect())"
-          }`,
-          { inputRequest: key, method: req.method },
-          method,
-        );
-      }
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(abortReason(signal!));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#asking.add(controller);
-      try {
-        const stopped = new Promise<never>((_, reject) => {
-          controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-        });
-        stopped.catch(() => {});
-        answers[key] = await Promise.race([run({ signal: controller.signal, requestId: key }), stopped]) ?? {};
-      } finally {
-        signal?.removeEventListener("abort", onAbort);
-        this.#asking.delete(controller);
-      }
-    }
-    return answers;
   }
 
   notify(method: string, params?: Record<string, unknown>): void {
@@ -881,154 +741,16 @@ export class Client implements McpClient {
     return await this.request("resources/read", { uri }, options) as unknown as ReadResourceResult;
   }
 
-  async subscribe(
+  subscribe(
     uri: string,
     onUpdate: (params: { uri: string; [key: string]: unknown }) => void,
     options?: RequestOptions,
   ): Promise<() => Promise<void>> {
-    if (this.#isClosed()) {
-      throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscribe");
-    }
-    if (this.#era === "modern") return this.#subscribeModern(uri, onUpdate, options);
-    let sub = this.#subs.get(uri);
-    if (!sub) {
-      sub = { listeners: new Set([onUpdate]) };
-      this.#subs.set(uri, sub);
-      try {
-        await this.request("resources/subscribe", { uri }, options);
-      } catch (e) {
-        sub.listeners.delete(onUpdate);
-        if (!sub.listeners.size && this.#subs.get(uri) === sub) this.#subs.delete(uri);
-        throw e;
-      }
-    } else sub.listeners.add(onUpdate);
-    const s = sub;
-    let done = false;
-    return async () => {
-      if (done) return;
-      done = true;
-      s.listeners.delete(onUpdate);
-      if (s.listeners.size || this.#subs.get(uri) !== s) return;
-      this.#subs.delete(uri);
-      if (this.#state !== "closed") await this.request("resources/unsubscribe", { uri });
-    };
+    return this.#subs.subscribe(uri, onUpdate, options);
   }
 
-  async #subscribeModern(
-    uri: string,
-    onUpdate: (params: { uri: string; [key: string]: unknown }) => void,
-    options?: RequestOptions,
-  ): Promise<() => Promise<void>> {
-    let sub = this.#subs.get(uri);
-    if (!sub) {
-      const l = this.#listens.add({ resourceSubscriptions: [uri] });
-      sub = { listeners: new Set([onUpdate]), listen: l };
-      this.#subs.set(uri, sub);
-      try {
-        await this.#listens.open(l, options ?? {});
-        if (!l.honoured.resourceSubscriptions?.includes(uri)) {
-          throw new McpClientError(
-            ErrorCode.MethodNotFound,
-            `The server does not offer updates of ${uri} (its acknowledgement left it out)`,
-            l.honoured,
-            "subscriptions/listen",
-          );
-        }
-      } catch (e) {
-        sub.listeners.delete(onUpdate);
-        if (!sub.listeners.size && this.#subs.get(uri) === sub) (this.#subs.delete(uri), this.#listens.stop(l));
-        throw e;
-      }
-    } else sub.listeners.add(onUpdate);
-    const s = sub;
-    let done = false;
-    return () => {
-      if (done) return Promise.resolve();
-      done = true;
-      s.listeners.delete(onUpdate);
-      if (s.listeners.size || this.#subs.get(uri) !== s) return Promise.resolve();
-      this.#subs.delete(uri);
-      if (s.listen) this.#listens.stop(s.listen);
-      return Promise.resolve();
-    };
-  }
-
-  async listen(
-    filter: ListenFilter,
-    onNotification?: NotificationListener,
-    options: RequestOptions = {},
-  ): Promise<Listening> {
-    if (typeof filter !== "object" || filter === null) throw new TypeError("listen() needs a filter object");
-    if (this.#isClosed()) {
-      throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscriptions/listen");
-    }
-    const uris = filter.resourceSubscriptions;
-    if (uris !== undefined && (!Array.isArray(uris) || !uris.every((u) => typeof u === "string"))) {
-      throw new TypeError("resourceSubscriptions must be an array of URI strings");
-    }
-    if (this.#state === "closed") {
-      throw new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, "subscriptions/listen");
-    }
-    if (this.#era !== "modern") return await this.#listenLegacy(filter, onNotification, options);
-    const l = this.#listens.add(uris ? { ...filter, resourceSubscriptions: [...uris] } : { ...filter }, onNotification);
-    try {
-      await this.#listens.open(l, options);
-    } catch (e) {
-      this.#listens.stop(l);
-      throw e;
-    }
-    const listens = this.#listens;
-    return {
-      get honoured() {
-        return l.honoured;
-      },
-      stop: () => (listens.stop(l), Promise.resolve()),
-    };
-  }
-
-  // The 2025 meaning of a listen: list changes need no opt-in; resource updates need resources/subscribe.
-  async #listenLegacy(
-    filter: ListenFilter,
-    onNotification: NotificationListener | undefined,
-    options: RequestOptions,
-  ): Promise<Listening> {
-    const caps = this.serverCapabilities as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;
-    const honoured: ListenFilter = {};
-    const offs: (() => void)[] = [];
-    const unsubscribes: (() => Promise<void>)[] = [];
-    for (const [flag, cap, method] of LIST_FLAGS) {
-      if (!filter[flag] || !caps[cap]?.listChanged) continue;
-      honoured[flag] = true;
-      if (onNotification) offs.push(this.on(method, onNotification));
-    }
-    const uris = filter.resourceSubscriptions ?? [];
-    const stop = async () => {
-      for (const off of offs.splice(0)) off();
-      await Promise.all(unsubscribes.splice(0).map((u) => u()));
-    };
-    if (uris.length && caps.resources?.subscribe) {
-      honoured.resourceSubscriptions = [...uris];
-      if (onNotification) {
-        offs.push(this.on("notifications/resources/updated", (p, msg) => {
-          if (uris.includes(p.uri as string)) onNotification(p, msg);
-        }));
-      }
-      try {
-        for (const uri of uris) unsubscribes.push(await this.subscribe(uri, () => {}, options));
-      } catch (e) {
-        await stop().catch(() => {});
-        throw e;
-      }
-    }
-    let done = false;
-    return {
-      honoured,
-      stop: async () => {
-        if (done) return;
-        done = true;
-        await stop();
-      },
-    };
+  listen(filter: ListenFilter, onNotification?: NotificationListener, options?: RequestOptions): Promise<Listening> {
+    return this.#subs.listen(filter, onNotification, options);
   }
 
   listPrompts(params?: ListParams, options?: RequestOptions): Promise<ListPromptsResult> {

@@ -1,10 +1,11 @@
-// The client's `subscriptions/listen` streams (protocol 2026-07-28): each one a
-// request that stays open, acknowledged by a notification naming its id, and
-// sent again after a reconnection; stopping one cancels its request. The
+// The client's subscriptions: `resources/subscribe` (2025 protocols) and
+// `subscriptions/listen` streams (protocol 2026-07-28). A listen is a request
+// that stays open, acknowledged by a notification naming its id, and sent
+// again after a reconnection; stopping one cancels its request. The
 // notifications they bring reach the Client's listeners as any other.
 
 import { ErrorCode, type JsonRpcNotification, type RequestId } from "./jsonrpc.ts";
-import type { ListenFilter, NotificationListener, RequestOptions } from "./client.ts";
+import type { ListenFilter, Listening, NotificationListener, RequestOptions, ServerCapabilities } from "./client.ts";
 import { McpClientError } from "./_client_error.ts";
 import { abortReason, MAX_TIMER, type Outbound } from "./_client_outbound.ts";
 import { envelope, filterOf, type Scope, subscriptionIdOf } from "./_client_modern.ts";
@@ -174,5 +175,212 @@ export class Listens {
     } catch (e) {
       report(e);
     }
+  }
+}
+
+/** What {@linkcode Subscriptions} needs of its Client. */
+export interface SubscriptionHost {
+  /** Whether the connection speaks 2026-07-28. */
+  modern(): boolean;
+  closed(): boolean;
+  request(method: string, params: Record<string, unknown>, options?: RequestOptions): Promise<Record<string, unknown>>;
+  on(method: string, listener: NotificationListener): () => void;
+  capabilities(): ServerCapabilities;
+  report(e: unknown): void;
+}
+
+type UpdateListener = (params: { uri: string; [key: string]: unknown }) => void;
+
+interface Subscription {
+  listeners: Set<UpdateListener>;
+  /** Under 2026-07-28: the listen that carries this URI's updates. */
+  listen?: ListenState;
+}
+
+const LIST_FLAGS = [
+  ["toolsListChanged", "tools", "notifications/tools/list_changed"],
+  ["promptsListChanged", "prompts", "notifications/prompts/list_changed"],
+  ["resourcesListChanged", "resources", "notifications/resources/list_changed"],
+] as const;
+
+const closed = (method: string) =>
+  new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, method);
+
+/** A client's `subscribe()` callbacks by URI, and its listens, in either protocol era. */
+export class Subscriptions {
+  readonly listens: Listens;
+  #subs = new Map<string, Subscription>();
+  #host: SubscriptionHost;
+
+  constructor(host: SubscriptionHost, out: Outbound, scope: () => Scope, timeout: number) {
+    this.#host = host;
+    this.listens = new Listens(out, scope, timeout);
+  }
+
+  /** `subscribe(uri)`: `resources/subscribe`, or under 2026-07-28 a listen of that URI. */
+  async subscribe(uri: string, onUpdate: UpdateListener, options?: RequestOptions): Promise<() => Promise<void>> {
+    const host = this.#host;
+    if (host.closed()) throw closed("subscribe");
+    if (host.modern()) return this.#subscribeModern(uri, onUpdate, options);
+    let sub = this.#subs.get(uri);
+    if (!sub) {
+      sub = { listeners: new Set([onUpdate]) };
+      this.#subs.set(uri, sub);
+      try {
+        await host.request("resources/subscribe", { uri }, options);
+      } catch (e) {
+        sub.listeners.delete(onUpdate);
+        if (!sub.listeners.size && this.#subs.get(uri) === sub) this.#subs.delete(uri);
+        throw e;
+      }
+    } else sub.listeners.add(onUpdate);
+    const s = sub;
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      s.listeners.delete(onUpdate);
+      if (s.listeners.size || this.#subs.get(uri) !== s) return;
+      this.#subs.delete(uri);
+      if (!host.closed()) await host.request("resources/unsubscribe", { uri });
+    };
+  }
+
+  async #subscribeModern(
+    uri: string,
+    onUpdate: UpdateListener,
+    options?: RequestOptions,
+  ): Promise<() => Promise<void>> {
+    let sub = this.#subs.get(uri);
+    if (!sub) {
+      const l = this.listens.add({ resourceSubscriptions: [uri] });
+      sub = { listeners: new Set([onUpdate]), listen: l };
+      this.#subs.set(uri, sub);
+      try {
+        await this.listens.open(l, options ?? {});
+        if (!l.honoured.resourceSubscriptions?.includes(uri)) {
+          throw new McpClientError(
+            ErrorCode.MethodNotFound,
+            `The server does not offer updates of ${uri} (its acknowledgement left it out)`,
+            l.honoured,
+            "subscriptions/listen",
+          );
+        }
+      } catch (e) {
+        sub.listeners.delete(onUpdate);
+        if (!sub.listeners.size && this.#subs.get(uri) === sub) (this.#subs.delete(uri), this.listens.stop(l));
+        throw e;
+      }
+    } else sub.listeners.add(onUpdate);
+    const s = sub;
+    let done = false;
+    return () => {
+      if (done) return Promise.resolve();
+      done = true;
+      s.listeners.delete(onUpdate);
+      if (s.listeners.size || this.#subs.get(uri) !== s) return Promise.resolve();
+      this.#subs.delete(uri);
+      if (s.listen) this.listens.stop(s.listen);
+      return Promise.resolve();
+    };
+  }
+
+  /** `listen()`: a listen stream, or under the 2025 protocols what they offer of it. */
+  async listen(
+    filter: ListenFilter,
+    onNotification?: NotificationListener,
+    options: RequestOptions = {},
+  ): Promise<Listening> {
+    if (typeof filter !== "object" || filter === null) throw new TypeError("listen() needs a filter object");
+    const uris = filter.resourceSubscriptions;
+    if (uris !== undefined && (!Array.isArray(uris) || !uris.every((u) => typeof u === "string"))) {
+      throw new TypeError("resourceSubscriptions must be an array of URI strings");
+    }
+    if (this.#host.closed()) throw closed("subscriptions/listen");
+    if (!this.#host.modern()) return await this.#listenLegacy(filter, onNotification, options);
+    const l = this.listens.add(uris ? { ...filter, resourceSubscriptions: [...uris] } : { ...filter }, onNotification);
+    try {
+      await this.listens.open(l, options);
+    } catch (e) {
+      this.listens.stop(l);
+      throw e;
+    }
+    const listens = this.listens;
+    return {
+      get honoured() {
+        return l.honoured;
+      },
+      stop: () => (listens.stop(l), Promise.resolve()),
+    };
+  }
+
+  // The 2025 meaning of a listen: list changes need no opt-in; resource updates need resources/subscribe.
+  async #listenLegacy(
+    filter: ListenFilter,
+    onNotification: NotificationListener | undefined,
+    options: RequestOptions,
+  ): Promise<Listening> {
+    const host = this.#host;
+    const caps = host.capabilities() as Record<string, { listChanged?: boolean; subscribe?: boolean } | undefined>;
+    const honoured: ListenFilter = {};
+    const offs: (() => void)[] = [];
+    const unsubscribes: (() => Promise<void>)[] = [];
+    for (const [flag, cap, method] of LIST_FLAGS) {
+      if (!filter[flag] || !caps[cap]?.listChanged) continue;
+      honoured[flag] = true;
+      if (onNotification) offs.push(host.on(method, onNotification));
+    }
+    const uris = filter.resourceSubscriptions ?? [];
+    const stop = async () => {
+      for (const off of offs.splice(0)) off();
+      await Promise.all(unsubscribes.splice(0).map((u) => u()));
+    };
+    if (uris.length && caps.resources?.subscribe) {
+      honoured.resourceSubscriptions = [...uris];
+      if (onNotification) {
+        offs.push(host.on("notifications/resources/updated", (p, msg) => {
+          if (uris.includes(p.uri as string)) onNotification(p, msg);
+        }));
+      }
+      try {
+        for (const uri of uris) unsubscribes.push(await this.subscribe(uri, () => {}, options));
+      } catch (e) {
+        await stop().catch(() => {});
+        throw e;
+      }
+    }
+    let done = false;
+    return {
+      honoured,
+      stop: async () => {
+        if (done) return;
+        done = true;
+        await stop();
+      },
+    };
+  }
+
+  /** A `notifications/resources/updated`: to the URI's `subscribe` callbacks (under 2026-07-28, from its own listen). */
+  updated(p: Record<string, unknown>): void {
+    if (typeof p.uri !== "string") return;
+    const sub = this.#subs.get(p.uri);
+    const sid = subscriptionIdOf(p);
+    if (!sub || (sid !== undefined && sub.listen !== undefined && sub.listen.id !== sid)) return;
+    for (const l of [...sub.listeners]) {
+      try {
+        l(p as { uri: string });
+      } catch (e) {
+        this.#host.report(e);
+      }
+    }
+  }
+
+  /** On a new connection: the listens again (2026-07-28), or `resources/subscribe` of every URI. */
+  async restore(): Promise<void> {
+    const report = (e: unknown) => this.#host.report(e);
+    if (this.#host.modern()) return await this.listens.restore(report);
+    await Promise.all(
+      [...this.#subs.keys()].map((uri) => this.#host.request("resources/subscribe", { uri }).catch(report)),
+    );
   }
 }
