@@ -11,7 +11,7 @@ import type { ClusterTransport } from "./cluster.ts";
 import type { McpServer } from "./server.ts";
 import type { Fanout, Notice } from "./_fanout.ts";
 import { type Bus, type Endpoint, Forwarder } from "./_cluster_forward.ts";
-import { errorText } from "./_util.ts";
+import { errorText, unref } from "./_util.ts";
 import { tasksOf } from "./_tasks.ts";
 
 const nodes = new WeakMap<McpServer, ClusterNode>();
@@ -143,7 +143,7 @@ export class ClusterNode implements Bus {
     };
     void this.#subscribe();
     this.#timer = setInterval(() => this.#tick(), this.heartbeat);
-    unref(this.#timer);
+    unref(this.#timer); // the heartbeat alone does not keep a process alive
     this.#beat();
   }
 
@@ -274,11 +274,4 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-// The heartbeat must not keep a process alive by itself.
-function unref(timer: unknown): void {
-  const t = timer as { unref?: () => void };
-  if (typeof t?.unref === "function") t.unref();
-  else (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
 }

@@ -13,8 +13,8 @@ import type {
   InferOutput,
   LoggingLevel,
   Root,
+  StandardSchemaV1,
 } from "./types.ts";
-import type { StandardSchemaV1 } from "./types.ts";
 import { Context } from "./context.ts";
 import type { ClientRequestOptions, Session } from "./session.ts";
 import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "./url_elicitation.ts";
@@ -23,7 +23,7 @@ import type { McpServer } from "./server.ts";
 import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "./tasks.ts";
 import { toErrorObject } from "./_results.ts";
 import { decodeCursor, encodeCursor } from "./_registry.ts";
-import { describe, invalid, isRecord, later, levelRank, principalOf } from "./_util.ts";
+import { describe, invalid, isRecord, later, levelRank, principalOf, unref } from "./_util.ts";
 import { clusterOf, ownerOf } from "./_cluster.ts";
 
 /** The `_meta` key tying a message to its task (2025-11-25). */
@@ -78,7 +78,7 @@ function ownerOfAuth(auth: unknown): string {
   return id;
 }
 
-/** Waits for `set` to call back, or for `signal` to abort; leaves nothing behind either way. */
+/** Waits for what `register` registers to be called, or for `signal` to abort; leaves nothing behind either way. */
 function waitOn<T>(register: (cb: (v: T) => void) => () => void, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -109,12 +109,6 @@ function taskId(server: McpServer): string {
 }
 
 const managers = new WeakMap<McpServer, TaskManager>();
-
-function unref(timer: unknown): void {
-  const t = timer as { unref?: () => void } | undefined;
-  if (typeof t?.unref === "function") t.unref();
-  else if (timer !== undefined) (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
-}
 
 /** The server's task manager, made on first use. */
 export function tasksOf(server: McpServer): TaskManager {
@@ -205,11 +199,6 @@ export class TaskManager {
   /** Whether the store can list (2025-11-25 `tasks/list`). */
   get listable(): boolean {
     return typeof this.store.list === "function";
-  }
-
-  /** Tasks running in this process. */
-  get running(): number {
-    return this.#live.size;
   }
 
   /**

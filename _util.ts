@@ -27,6 +27,13 @@ export function later(fn: () => void, ms: number): ReturnType<typeof setTimeout>
   return ms > 0 && ms !== Infinity ? setTimeout(fn, Math.min(ms, 2_147_483_647)) : undefined;
 }
 
+/** Lets a timer not keep the process alive by itself (Node and Bun: unref; Deno: Deno.unrefTimer). */
+export function unref(timer: unknown): void {
+  const t = timer as { unref?: () => void } | undefined;
+  if (typeof t?.unref === "function") t.unref();
+  else if (timer !== undefined) (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer);
+}
+
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof (v as PromiseLike<unknown> | null)?.then === "function";
 }
