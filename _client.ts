@@ -1,34 +1,17 @@
 // The connection behind connect(): the WebSocket, the initialize handshake
 // (or the server/discover probe of 2026-07-28), reconnection, notifications,
-// input_required rounds, and the McpClient methods. Requests in flight live in
-// _client_outbound.ts; the answers to the server's requests in
-// _client_answers.ts; subscriptions and listens in _client_listen.ts; what
-// 2026-07-28 adds to messages, in _client_modern.ts.
+// input_required rounds. Requests in flight live in _client_outbound.ts; the
+// methods that are plain requests in _client_calls.ts; the answers to the
+// server's requests in _client_answers.ts; subscriptions and listens in
+// _client_listen.ts; what 2026-07-28 adds to messages, in _client_modern.ts.
 
 import { classify, ErrorCode, type JsonRpcNotification, notificationFrame, type RequestId } from "./jsonrpc.ts";
-import type {
-  CallToolResult,
-  GetPromptResult,
-  Implementation,
-  LoggingLevel,
-  Prompt,
-  ReadResourceResult,
-  Resource,
-  ResourceTemplate,
-  Tool,
-} from "./types.ts";
+import type { Implementation, LoggingLevel } from "./types.ts";
 import type {
   CloseInfo,
-  CompleteRef,
-  Completion,
   ConnectOptions,
   ListenFilter,
   Listening,
-  ListParams,
-  ListPromptsResult,
-  ListResourcesResult,
-  ListResourceTemplatesResult,
-  ListToolsResult,
   McpClient,
   NotificationListener,
   Progress,
@@ -40,6 +23,7 @@ import { closedError, McpClientError } from "./_client_error.ts";
 import { abortReason, MAX_TIMER, Outbound } from "./_client_outbound.ts";
 import { Subscriptions } from "./_client_listen.ts";
 import { Answers } from "./_client_answers.ts";
+import { ClientCalls } from "./_client_calls.ts";
 import {
   discovered,
   envelope,
@@ -98,7 +82,7 @@ function normalizeUrl(url: string | URL): URL {
 }
 
 /** The {@linkcode McpClient} that `connect()` returns; {@linkcode Client.start} opens it. */
-export class Client implements McpClient {
+export class Client extends ClientCalls implements McpClient {
   readonly closed: Promise<CloseInfo>;
   #url: URL;
   #opts: ConnectOptions;
@@ -124,6 +108,7 @@ export class Client implements McpClient {
   } = { serverInfo: { name: "", version: "" }, capabilities: {}, protocolVersion: "" };
 
   constructor(url: string | URL, opts: ConnectOptions) {
+    super();
     this.#url = normalizeUrl(url);
     this.#opts = opts;
     this.#timeout = opts.timeout ?? DEFAULT_TIMEOUT;
@@ -666,81 +651,6 @@ export class Client implements McpClient {
     };
   }
 
-  async #list<T>(method: string, field: string, params: ListParams | undefined, options?: RequestOptions): Promise<T> {
-    const res = await this.request(
-      method,
-      params?.cursor === undefined ? undefined : { cursor: params.cursor },
-      options,
-    );
-    if (!Array.isArray(res[field])) {
-      throw new McpClientError(
-        ErrorCode.InternalError,
-        `The server's ${method} result has no ${field} array`,
-        res,
-        method,
-      );
-    }
-    return res as T;
-  }
-
-  async #all<T>(method: string, field: string, options?: RequestOptions): Promise<T[]> {
-    const items: T[] = [];
-    const seen = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await this.#list<Record<string, unknown>>(method, field, { cursor }, options);
-      items.push(...page[field] as T[]);
-      const next = page.nextCursor;
-      cursor = typeof next === "string" ? next : undefined;
-      if (cursor !== undefined) {
-        if (seen.has(cursor)) {
-          throw new McpClientError(
-            ErrorCode.InternalError,
-            `The server sent the ${method} cursor ${JSON.stringify(cursor)} twice; stopping instead of looping`,
-            undefined,
-            method,
-          );
-        }
-        seen.add(cursor);
-      }
-    } while (cursor !== undefined);
-    return items;
-  }
-
-  listTools(params?: ListParams, options?: RequestOptions): Promise<ListToolsResult> {
-    return this.#list("tools/list", "tools", params, options);
-  }
-  listAllTools(options?: RequestOptions): Promise<Tool[]> {
-    return this.#all("tools/list", "tools", options);
-  }
-  async callTool(name: string, args: Record<string, unknown> = {}, options?: RequestOptions): Promise<CallToolResult> {
-    const res = await this.request("tools/call", { name, arguments: args }, options);
-    if (!Array.isArray(res.content)) {
-      throw new McpClientError(
-        ErrorCode.InternalError,
-        "The server's tools/call result has no content array",
-        res,
-        "tools/call",
-      );
-    }
-    return res as unknown as CallToolResult;
-  }
-  listResources(params?: ListParams, options?: RequestOptions): Promise<ListResourcesResult> {
-    return this.#list("resources/list", "resources", params, options);
-  }
-  listAllResources(options?: RequestOptions): Promise<Resource[]> {
-    return this.#all("resources/list", "resources", options);
-  }
-  listResourceTemplates(params?: ListParams, options?: RequestOptions): Promise<ListResourceTemplatesResult> {
-    return this.#list("resources/templates/list", "resourceTemplates", params, options);
-  }
-  listAllResourceTemplates(options?: RequestOptions): Promise<ResourceTemplate[]> {
-    return this.#all("resources/templates/list", "resourceTemplates", options);
-  }
-  async readResource(uri: string, options?: RequestOptions): Promise<ReadResourceResult> {
-    return await this.request("resources/read", { uri }, options) as unknown as ReadResourceResult;
-  }
-
   subscribe(
     uri: string,
     onUpdate: (params: { uri: string; [key: string]: unknown }) => void,
@@ -753,35 +663,6 @@ export class Client implements McpClient {
     return this.#subs.listen(filter, onNotification, options);
   }
 
-  listPrompts(params?: ListParams, options?: RequestOptions): Promise<ListPromptsResult> {
-    return this.#list("prompts/list", "prompts", params, options);
-  }
-  listAllPrompts(options?: RequestOptions): Promise<Prompt[]> {
-    return this.#all("prompts/list", "prompts", options);
-  }
-  async getPrompt(name: string, args?: Record<string, string>, options?: RequestOptions): Promise<GetPromptResult> {
-    const params: Record<string, unknown> = args === undefined ? { name } : { name, arguments: args };
-    return await this.request("prompts/get", params, options) as unknown as GetPromptResult;
-  }
-  async complete(
-    ref: CompleteRef,
-    argument: { name: string; value: string },
-    context?: { arguments?: Record<string, string> },
-    options?: RequestOptions,
-  ): Promise<Completion> {
-    const params: Record<string, unknown> = context === undefined ? { ref, argument } : { ref, argument, context };
-    const res = await this.request("completion/complete", params, options);
-    const c = res.completion as Completion | undefined;
-    if (typeof c !== "object" || c === null || !Array.isArray(c.values)) {
-      throw new McpClientError(
-        ErrorCode.InternalError,
-        "The server's completion/complete result has no completion.values",
-        res,
-        "completion/complete",
-      );
-    }
-    return c;
-  }
   async setLogLevel(level: LoggingLevel, options?: RequestOptions): Promise<void> {
     if (this.#era === "modern") {
       if (!isLogLevel(level)) {
@@ -799,8 +680,5 @@ export class Client implements McpClient {
     }
     await this.request("logging/setLevel", { level }, options);
     this.#logLevel = level;
-  }
-  async ping(options?: RequestOptions): Promise<void> {
-    await this.request("ping", undefined, options);
   }
 }
