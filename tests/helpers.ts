@@ -552,17 +552,22 @@ export const chromiumSkip: string | false =
     ? false
     : `skipped: ${CHROMIUM} is missing (apt-get install -y chromium to run the browser test)`;
 
+/** The flags every headless Chromium of the tests starts with. */
+export const HEADLESS_FLAGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 /** Loads `url` in headless Chromium with a fresh profile in `profile`, and gives the DOM once its scripts are done. */
 export function dumpDom(url: string | URL, profile: string, options: RunOptions = {}): Promise<Exited> {
   return run(CHROMIUM, [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    ...HEADLESS_FLAGS,
     `--user-data-dir=${profile}`,
     "--dump-dom",
     String(url),
