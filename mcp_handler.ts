@@ -15,10 +15,23 @@ import {
 import type { BunHttpServerLike, HttpOptions } from "./transport_http.ts";
 import { createHttpHandler } from "./_http_endpoint.ts";
 import type { CloseOptions } from "./_edge.ts";
+import { pageRoute } from "./_page_route.ts";
 import { holdTasks } from "./_tasks.ts";
 
-/** Options of {@linkcode mcpHandler}: those of both transports. */
-export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {}
+/** Options of {@linkcode mcpHandler}: those of both transports, and the page. */
+export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {
+  /**
+   * Serve an interactive page to a browser that opens the endpoint (a GET
+   * with `Accept: text/html`): it connects over the endpoint's WebSocket,
+   * through the same Origin check and `authenticate` as any client, and
+   * lets a person call the tools, read and subscribe to the resources, get
+   * the prompts, and answer the server's elicitation, sampling and roots
+   * requests. Other GETs and every MCP request are unaffected. Default
+   * false here, as mcpHandler() cannot know where it listens;
+   * {@linkcode serve} turns it on when it listens on a loopback address.
+   */
+  page?: boolean;
+}
 
 /**
  * WebSocket and Streamable HTTP on one path, for one {@linkcode McpServer}.
@@ -65,9 +78,12 @@ export interface McpHandler {
 export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): McpHandler {
   const ws = websocketHandler(server, options);
   const http = createHttpHandler(server, options, true);
+  const page = options.page ? pageRoute(options) : undefined;
   const release = holdTasks(server);
   return {
     fetch: ((req: Request, bunServer?: BunServerLike & BunHttpServerLike) => {
+      const forPage = page?.(req);
+      if (forPage) return forPage;
       const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
       if (!bunServer) return upgrade ? ws.fetch(req) : http.fetch(req);
       return upgrade ? ws.fetch(req, bunServer) : http.fetch(req, bunServer);

@@ -6,9 +6,10 @@
  */
 
 import type { McpServer } from "./server.ts";
-import { websocketHandler } from "./transport_ws.ts";
+import { type BunServerLike, websocketHandler } from "./transport_ws.ts";
 import { mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
 import { type CloseOptions, runtime } from "./_edge.ts";
+import { isLoopbackHost, pageRoute } from "./_page_route.ts";
 import { holdTasks } from "./_tasks.ts";
 
 /** Options of {@linkcode serve}. */
@@ -27,6 +28,12 @@ export interface ServeOptions extends McpHandlerOptions {
   reusePort?: boolean;
   /** Serve Streamable HTTP beside WebSocket on the same path. Default true. */
   http?: boolean;
+  /**
+   * Serve an interactive page to a browser that opens the endpoint; see
+   * {@linkcode McpHandlerOptions.page}. Default: on when `hostname` is a
+   * loopback address (as it is by default), off otherwise.
+   */
+  page?: boolean;
   /** Called once listening, with the WebSocket endpoint URL. Default: nothing is printed. */
   onListen?: (url: URL) => void;
 }
@@ -66,10 +73,17 @@ export interface ServeHandle {
  * ```
  */
 export function serve(server: McpServer, options: ServeOptions = {}): ServeHandle {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const page = options.page ?? isLoopbackHost(hostname);
   const handler = options.http === false
     ? { ...websocketHandler(server, options), sessions: 0 }
-    : mcpHandler(server, options);
-  const hostname = options.hostname ?? "127.0.0.1";
+    : mcpHandler(server, { ...options, page });
+  if (options.http === false && page) {
+    const route = pageRoute(options);
+    const fetch = handler.fetch;
+    handler.fetch = ((req: Request, bunServer?: BunServerLike) =>
+      route(req) ?? fetch(req, bunServer as BunServerLike)) as typeof fetch;
+  }
   const release = holdTasks(server);
   const port = options.port ?? 8080;
   const reusePort = options.reusePort ?? false;

@@ -20,7 +20,8 @@ describe("a plain GET of the endpoint", () => {
   let h: ServeHandle;
   let wsOnly: ServeHandle;
   before(() => {
-    h = start(new McpServer({ name: "shop", version: "2.1.0" }));
+    // The page off, so that a browser's GET gets the plain answer too (with it: tests/page.test.ts).
+    h = start(new McpServer({ name: "shop", version: "2.1.0" }), { page: false });
     wsOnly = start(new McpServer({ name: "shop", version: "2.1.0" }), { http: false });
   });
   after(() => Promise.all([h.close({ timeout: 100 }), wsOnly.close({ timeout: 100 })]));
