@@ -119,5 +119,6 @@ if (import.meta.main) {
     const port = Number(rt.Deno?.env.get("PORT") ?? rt.process?.env.PORT ?? 8080);
     const handle = serve(createServer(), { port });
     console.log(`MCP server listening on ${handle.url} (WebSocket) and ${handle.httpUrl} (Streamable HTTP)`);
+    console.log(`Open ${handle.httpUrl} in a browser to use it.`);
   }
 }
