@@ -28,7 +28,17 @@ export function pageRoute(
 function isPageRequest(req: Request, path: string): boolean {
   const h = req.headers;
   return req.method === "GET" && !h.has("upgrade") && !h.has("mcp-session-id") && !h.has("last-event-id") &&
-    /(^|,)\s*text\/html\s*(;|,|$)/i.test(h.get("accept") ?? "") && isPath(req, path);
+    acceptsHtml(h.get("accept") ?? "") && isPath(req, path);
+}
+
+// A browser's navigation names text/html first; `text/html;q=0` refuses it.
+function acceptsHtml(accept: string): boolean {
+  return accept.split(",").some((range) => {
+    const [type, ...params] = range.split(";").map((p) => p.trim().toLowerCase());
+    if (type !== "text/html") return false;
+    const q = params.find((p) => /^q\s*=/.test(p));
+    return q === undefined || Number(q.slice(q.indexOf("=") + 1)) > 0;
+  });
 }
 
 async function answer(

@@ -292,6 +292,21 @@ describe(`the page in headless Chromium (${runtimeName})`, { skip: browserSkip }
           note: z.string().nullable().optional(),
         }),
       }, (args) => JSON.stringify(args));
+      server.tool("edge", {
+        description: "Echo its arguments: a schema's corners",
+        input: z.object({
+          mode: z.union([z.literal("fast"), z.literal("safe")]).nullable(),
+          version: z.literal(2),
+          when: z.string().datetime().default("2026-01-02T03:04:05.000Z"),
+          count: z.number().optional(),
+        }),
+      }, (args) => JSON.stringify(args));
+      server.tool("visit", { description: "Ask the person to open a page" }, async (_args, ctx) => {
+        const r = await ctx.elicitUrl("Sign in to Example", "https://example.com/connect");
+        return `visit: ${r.action}`;
+      });
+      server.tool("big", { description: "A long text" }, () => "0123456789".repeat(30_000));
+      server.resource("bin://four", { mimeType: "application/octet-stream" }, () => new Uint8Array([1, 2, 3, 4]));
       h = start(server, {
         authenticate: (req) => new URL(req.url).searchParams.get("token") === "s3cret" ? { user: "page" } : undefined,
       });
@@ -401,7 +416,108 @@ describe(`the page in headless Chromium (${runtimeName})`, { skip: browserSkip }
       assert.equal(await t.eval(`document.querySelectorAll('#detail .card').length`), n);
     });
 
+    test(
+      "a schema's corners: a nullable union of literals, a const, a date-time default, a bad number",
+      T,
+      async () => {
+        await pick(t, "tools", "tool:edge");
+        const fields = await t.eval(`(() => {
+        const f = document.querySelector('#detail form').elements;
+        return ["mode", "version", "when", "count"].map((k) => [f.namedItem(k).type, f.namedItem(k).value !== ""]);
+      })()`);
+        // when: the default shown in the browser's date-time field (it takes no "Z"); version: its one value chosen.
+        assert.deepEqual(fields, [["select-one", false], ["select-one", true], ["datetime-local", true], [
+          "number",
+          false,
+        ]]);
+        // "12e" typed into a number field: the browser gives "" for it, which must not pass as an absent number.
+        await t.eval(`document.querySelector('#detail form [name=count]').focus()`);
+        await t.send("Input.insertText", { text: "12e" });
+        await t.eval(`(() => {
+        const f = document.querySelector('#detail form').elements;
+        f.namedItem("mode").selectedIndex = [...f.namedItem("mode").options].findIndex((o) => o.text === "safe");
+        document.querySelector('#detail form button[type=submit]').click();
+      })()`);
+        assert.equal(
+          await t.eval(`document.querySelector('#detail .form-error').textContent`),
+          "count: is not a number",
+        );
+        assert.equal(await t.eval(`document.querySelectorAll('#detail .card').length`), 0, "nothing sent");
+        await t.eval(`document.querySelector('#detail form [name=count]').value = "7"`);
+        await t.eval(`document.querySelector('#detail form button[type=submit]').click()`);
+        const got = await newestCard(t, 1, "edge's result");
+        assert.equal(got.state, "done");
+        assert.deepEqual(JSON.parse(got.text.replace(/^TEXT\n/, "")), {
+          mode: "safe",
+          version: 2,
+          when: "2026-01-02T03:04:05.000Z",
+          count: 7,
+        });
+      },
+    );
+
+    test("a URL elicitation is a link to open, and the answer reaches ctx.elicitUrl", T, async () => {
+      const n = await callTool(t, "visit", {});
+      const link = await t.waitFor<string>(
+        `document.querySelector('#requests .request a')?.href`,
+        "the link to open",
+      );
+      assert.equal(link, "https://example.com/connect");
+      assert.match(await t.eval<string>(`document.getElementById('requests').innerText`), /Sign in to Example/);
+      await t.eval(
+        `[...document.querySelectorAll('#requests button')].find((b) => b.textContent === "Opened").click()`,
+      );
+      assert.deepEqual(await newestCard(t, n, "visit's result"), { state: "done", text: "TEXT\nvisit: accept" });
+    });
+
+    test("a long text shows its start, and all of it on request; a blob's size is its bytes", T, async () => {
+      const n = await callTool(t, "big", {});
+      assert.equal((await newestCard(t, n, "big's result")).state, "done");
+      const shown = () => t.eval<number>(`document.querySelector('#detail .card pre.text').textContent.length`);
+      assert.equal(await shown(), 100_000);
+      await t.eval(
+        `[...document.querySelectorAll('#detail .card button')].find((b) => b.textContent === "Show all 300,000 characters").click()`,
+      );
+      assert.equal(await shown(), 300_000);
+      await pick(t, "resources", "resource:bin://four");
+      await t.eval(`[...document.querySelectorAll('#detail button')].find((b) => b.textContent === "Read").click()`);
+      const read = await newestCard(t, 1, "the blob");
+      assert.match(read.text, /Download \(4 bytes\)/);
+    });
+
+    test("a list change keeps the focus in the field being typed in", T, async () => {
+      await pick(t, "tools", "tool:shape");
+      await t.eval(`document.querySelector('#detail form [name=label]').focus()`);
+      const added = server.tool("focus_probe", { description: "Registered while a field has the focus" }, () => "hi");
+      await t.waitFor(`document.querySelector('#list [data-key="tool:focus_probe"]')`, "the new tool listed");
+      added.remove();
+      await t.waitFor(`!document.querySelector('#list [data-key="tool:focus_probe"]')`, "the tool gone");
+      assert.equal(await t.eval(`document.activeElement.name`), "label");
+    });
+
+    test("a subscription goes on showing updates after the resource's definition changes", T, async () => {
+      let first = server.resource("live://x", { title: "first" }, () => "v");
+      await t.eval(`document.querySelector('.tabs [data-tab=resources]').click()`);
+      await t.waitFor(`document.querySelector('#list [data-key="resource:live://x"]')`, "the resource listed");
+      await pick(t, "resources", "resource:live://x");
+      await t.eval(
+        `[...document.querySelectorAll('#detail button')].find((b) => b.textContent === "Subscribe").click()`,
+      );
+      await t.waitFor(
+        `[...document.querySelectorAll('#detail button')].some((b) => b.textContent === "Unsubscribe")`,
+        "the subscription",
+      );
+      first.remove();
+      first = server.resource("live://x", { title: "second" }, () => "v2");
+      await t.waitFor(`document.querySelector('#detail h3')?.textContent === "second"`, "the new definition shown");
+      server.resourceUpdated("live://x");
+      await t.waitFor(`document.querySelector('#detail .updates').dataset.count === "1"`, "the update shown");
+      assert.match((await newestCard(t, 1, "the read after the update")).text, /live:\/\/x[\s\S]*v2/);
+      first.remove();
+    });
+
     test("a list change re-lists by itself", T, async () => {
+      await t.eval(`document.querySelector('.tabs [data-tab=tools]').click()`);
       const added = server.tool("added_later", { description: "Registered while the page was open" }, () => "hi");
       await t.waitFor(`document.querySelector('#list [data-key="tool:added_later"]')`, "the new tool listed");
       added.remove();
@@ -465,7 +581,7 @@ describe("when the page is served", () => {
   test("other GETs keep their answers: plain text for curl, Streamable HTTP for MCP clients", async () => {
     const h = start(new McpServer({ name: "shop", version: "2.1.0" }));
     try {
-      for (const accept of [undefined, "*/*", "text/plain"]) {
+      for (const accept of [undefined, "*/*", "text/plain", "text/html;q=0, text/plain", "text/htmlx"]) {
         const res = await fetch(h.httpUrl, { headers: accept ? { accept } : {} });
         assert.equal(res.status, 200);
         assert.match(await res.text(), /MCP \(Model Context Protocol\) server endpoint: shop 2\.1\.0/);

@@ -40,6 +40,7 @@ const isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The options of an enum-like schema, as [value, label] pairs, or undefined. */
 function choices(s) {
+  if ("const" in s) return [[s.const, s.title ?? String(s.const)]];
   if (Array.isArray(s.enum)) return s.enum.map((v, i) => [v, s.enumNames?.[i] ?? String(v)]);
   const alts = s.oneOf ?? s.anyOf;
   if (Array.isArray(alts) && alts.length && alts.every((a) => isObj(a) && "const" in a)) {
@@ -92,14 +93,9 @@ function field(name, schema, required, idPrefix) {
   const id = `${idPrefix}-${++uid}`;
   // A union of one schema and null (an optional or nullable field, as zod writes it) is that schema.
   const alts = (schema.anyOf ?? schema.oneOf)?.filter((a) => !(isObj(a) && a.type === "null"));
+  const { anyOf: _a, oneOf: _o, ...outer } = schema;
   const s = alts?.length === 1 && isObj(alts[0]) && !choices(schema)
-    ? {
-      ...alts[0],
-      ...schema,
-      anyOf: undefined,
-      oneOf: undefined,
-      ...("type" in alts[0] ? { type: alts[0].type } : {}),
-    }
+    ? { ...alts[0], ...outer, ...("type" in alts[0] ? { type: alts[0].type } : {}) }
     : schema;
   const type = Array.isArray(s.type) ? s.type.filter((t) => t !== "null") : [s.type];
   const hint = [s.description, s.format && `format: ${s.format}`].filter(Boolean).join(" · ");
@@ -116,11 +112,13 @@ function field(name, schema, required, idPrefix) {
   let input;
   let read;
   if (opts) {
+    // A required field with one possible value (a const) has it chosen already.
+    const preset = s.default !== undefined ? s.default : required && opts.length === 1 ? opts[0][0] : undefined;
     input = h(
       "select",
       { id, name },
-      !required || s.default === undefined ? h("option", { value: "", text: required ? "choose…" : "(none)" }) : null,
-      opts.map(([v, l], i) => h("option", { value: String(i), text: l, selected: v === s.default })),
+      !required || preset === undefined ? h("option", { value: "", text: required ? "choose…" : "(none)" }) : null,
+      opts.map(([v, l], i) => h("option", { value: String(i), text: l, selected: v === preset })),
     );
     read = () => (input.value === "" ? undefined : opts[Number(input.value)][0]);
   } else if (itemChoices) {
@@ -167,6 +165,8 @@ function field(name, schema, required, idPrefix) {
       placeholder: s.default !== undefined ? String(s.default) : "",
     });
     read = () => {
+      // A browser gives "" for what it cannot read as a number ("12e", "-"): that is an error, not an empty field.
+      if (input.validity.badInput) throw new Error("is not a number");
       if (input.value.trim() === "") return undefined;
       const n = Number(input.value);
       if (!Number.isFinite(n)) throw new Error("is not a number");
@@ -176,9 +176,10 @@ function field(name, schema, required, idPrefix) {
   } else if (type.length === 1 && type[0] === "string") {
     const kind = { email: "email", uri: "url", date: "date", "date-time": "datetime-local" }[s.format] ?? "text";
     const long = (s.maxLength ?? Infinity) > 200 && /text|body|content|code|message|prompt/i.test(name);
+    const initial = kind === "datetime-local" ? localDateTime(s.default) : s.default ?? "";
     input = long
-      ? h("textarea", { id, name, rows: 4, value: s.default ?? "" })
-      : h("input", { id, name, type: kind, value: s.default ?? "", placeholder: s.default ?? "" });
+      ? h("textarea", { id, name, rows: 4, value: initial })
+      : h("input", { id, name, type: kind, value: initial, placeholder: s.default ?? "" });
     read = () => {
       if (input.value === "") return undefined;
       return kind === "datetime-local" ? new Date(input.value).toISOString() : input.value;
@@ -206,11 +207,42 @@ function field(name, schema, required, idPrefix) {
   return { name, required, input, read, el: wrap(input) };
 }
 
+/** An ISO date-time (`…Z`, `…+02:00`) as a datetime-local input takes it (local time, no zone), or "". */
+function localDateTime(iso) {
+  const d = new Date(typeof iso === "string" ? iso : NaN);
+  if (Number.isNaN(d.getTime())) return "";
+  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 19);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Content: results of tools, resources and prompts.
 
 function dataUrl(mime, base64) {
   return `data:${mime || "application/octet-stream"};base64,${base64}`;
+}
+
+function base64Bytes(b64) {
+  const s = b64.replace(/\s/g, "");
+  return Math.floor(s.length * 3 / 4) - (s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0);
+}
+
+/**
+ * Text shown in a `<pre>`: past PRE_LIMIT characters, the start and a button for the rest, as putting megabytes
+ * in the page at once freezes it for seconds.
+ */
+const PRE_LIMIT = 100_000;
+
+function pre(text, cls) {
+  if (text.length <= PRE_LIMIT) return h("pre", { class: cls, text });
+  const el = h("pre", { class: cls, text: text.slice(0, PRE_LIMIT) });
+  const more = h("button", {
+    type: "button",
+    class: "secondary small",
+    text: `Show all ${text.length.toLocaleString("en")} characters`,
+    onclick: () => (el.textContent = text, more.remove()),
+  });
+  return h("div", { class: "long" }, el, more);
 }
 
 function block(kind, ...children) {
@@ -219,10 +251,10 @@ function block(kind, ...children) {
 
 /** One content block (text, image, audio, resource link, embedded resource). */
 function renderContent(c) {
-  if (!isObj(c)) return block("value", h("pre", { text: json(c) }));
+  if (!isObj(c)) return block("value", pre(json(c)));
   switch (c.type) {
     case "text":
-      return block("text", h("pre", { class: "text", text: c.text ?? "" }));
+      return block("text", pre(String(c.text ?? ""), "text"));
     case "image":
       return block(`image · ${c.mimeType ?? ""}`, h("img", { src: dataUrl(c.mimeType, c.data), alt: "image content" }));
     case "audio":
@@ -246,7 +278,7 @@ function renderContent(c) {
     case "resource":
       return block("embedded resource", renderResourceContents(c.resource ?? {}));
     default:
-      return block(String(c.type ?? "unknown"), h("pre", { text: json(c) }));
+      return block(String(c.type ?? "unknown"), pre(json(c)));
   }
 }
 
@@ -265,7 +297,7 @@ function renderResourceContents(r) {
         text = json(JSON.parse(text));
       } catch { /* shown as it is */ }
     }
-    return h("div", { class: "block" }, head, h("pre", { text }));
+    return h("div", { class: "block" }, head, pre(text));
   }
   if (typeof r.blob === "string") {
     const mime = r.mimeType ?? "application/octet-stream";
@@ -277,11 +309,11 @@ function renderResourceContents(r) {
       : h("a", {
         href: src,
         download: (r.uri ?? "resource").split("/").pop() || "resource",
-        text: `Download (${Math.floor(r.blob.length * 3 / 4)} bytes)`,
+        text: `Download (${base64Bytes(r.blob)} bytes)`,
       });
     return h("div", { class: "block" }, head, view);
   }
-  return h("div", { class: "block" }, head, h("pre", { text: json(r) }));
+  return h("div", { class: "block" }, head, pre(json(r)));
 }
 
 async function readInto(uri, el) {
@@ -339,7 +371,10 @@ let tab = "tools";
 const selected = { tools: undefined, resources: undefined, prompts: undefined };
 /** The detail view of each item, kept while the item is unchanged, so its results survive switching. */
 const views = new Map();
-/** Unsubscribe functions by resource URI. */
+/**
+ * The subscriptions, by resource URI: `off` ends one, `show` is the current view's way of showing an update (a
+ * resource whose definition changes gets a new view, which takes the subscription over).
+ */
 const subscriptions = new Map();
 
 function setTab(name) {
@@ -420,8 +455,11 @@ function renderList() {
     b.setAttribute("aria-current", String(b.dataset.key === selected[tab]));
   }
   const item = items.find((i) => i.key === selected[tab]);
-  $("detail").replaceChildren(item ? viewOf(item) : h("p", { class: "empty", text: "Nothing to show." }));
-  $("detail").dataset.key = item?.key ?? "";
+  const view = item ? viewOf(item) : h("p", { class: "empty", text: "Nothing to show." });
+  // The same view stays in place, so that a list change does not take the focus from a field being typed in.
+  const detail = $("detail");
+  if (detail.childElementCount !== 1 || detail.firstElementChild !== view) detail.replaceChildren(view);
+  detail.dataset.key = item?.key ?? "";
 }
 
 function select(key) {
@@ -482,7 +520,7 @@ function toolView(tool) {
       });
       c.body.append(...(res.content ?? []).map(renderContent));
       if (res.structuredContent !== undefined) {
-        c.body.append(block("structuredContent", h("pre", { text: json(res.structuredContent) })));
+        c.body.append(block("structuredContent", pre(json(res.structuredContent))));
       }
       if (res.isError) c.body.prepend(h("span", { class: "badge error", text: "isError: true" }));
       c.end(res.isError ? "error" : "done", res.isError ? "tool error" : "done");
@@ -522,22 +560,36 @@ function resourceView(r) {
     disabled: !canSubscribe,
     title: canSubscribe ? "" : "The server does not offer subscriptions",
   });
+  const show = () => {
+    updates.textContent = `${++count} update${count === 1 ? "" : "s"}, last at ${clock()}`;
+    updates.dataset.count = String(count);
+    read();
+  };
+  const current = subscriptions.get(r.uri);
+  if (current) {
+    current.show = show;
+    updates.textContent = "subscribed: each update is read here";
+  }
   sub.addEventListener("click", async () => {
     sub.disabled = true;
     try {
-      if (subscriptions.has(r.uri)) {
-        const off = subscriptions.get(r.uri);
+      const entry = subscriptions.get(r.uri);
+      if (entry) {
         subscriptions.delete(r.uri);
-        await off();
+        await entry.off?.();
         sub.textContent = "Subscribe";
         updates.textContent = "";
       } else {
-        const off = await client.subscribe(r.uri, () => {
-          updates.textContent = `${++count} update${count === 1 ? "" : "s"}, last at ${clock()}`;
-          updates.dataset.count = String(count);
-          read();
-        });
-        subscriptions.set(r.uri, off);
+        const mine = { off: undefined, show };
+        subscriptions.set(r.uri, mine);
+        try {
+          mine.off = await client.subscribe(r.uri, () => mine.show());
+          // Unsubscribed from another view of it while this was on its way.
+          if (subscriptions.get(r.uri) !== mine) await mine.off();
+        } catch (e) {
+          if (subscriptions.get(r.uri) === mine) subscriptions.delete(r.uri);
+          throw e;
+        }
         sub.textContent = "Unsubscribe";
         updates.textContent = "subscribed: each update is read here";
       }
@@ -961,6 +1013,8 @@ async function start() {
   try {
     client = await connect(url, {
       clientInfo: { name: "mcp-ws-page", title: "mcp-ws browser page", version: "0.1.0" },
+      // onElicit answers both modes: a form, or a link for the person to open.
+      capabilities: { elicitation: { form: {}, url: {} } },
       timeout: 30_000,
       reconnect: { retries: 20, maxDelay: 5_000 },
       onElicit,
