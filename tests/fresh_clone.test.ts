@@ -179,6 +179,7 @@ describe("the packages", () => {
       assert.doesNotMatch(all, /warning/i);
       assert.match(all, /mod\.ts/);
       assert.match(all, /transport_ws\.ts/);
+      assert.match(all, /_page\.ts/);
       assert.doesNotMatch(all, /\/(tests|bench|examples|scripts|tools|\.ci)\//);
       assert.doesNotMatch(all, /lock/);
     },
@@ -193,7 +194,12 @@ describe("the packages", () => {
     const info = JSON.parse(packed.stdout)[0] as { filename: string; files: { path: string }[] };
     const paths = info.files.map((f) => f.path);
     assert.ok(paths.includes("mod.ts") && paths.includes("client.ts") && paths.includes("README.md"));
-    assert.deepEqual(paths.filter((p) => p.includes("/")), [], "no tests, bench, examples or tools");
+    assert.ok(paths.includes("_page.ts"), "the page, built");
+    assert.deepEqual(
+      paths.filter((p) => p.includes("/")),
+      ["docs/page.png"],
+      "no tests, bench, examples or tools: only the README's picture",
+    );
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "newcomer", private: true, type: "module" }));
     const env = { BUN_INSTALL_CACHE_DIR: join(TMP, "bun-cache-pkg") };
     const added = await run(process.execPath, ["add", `./${info.filename}`, "zod"], {
@@ -212,14 +218,15 @@ server.tool("add", { input: z.object({ a: z.number(), b: z.number() }) }, ({ a, 
 const handle = serve(server, { port: 0 });
 const client = await connect(handle.url);
 const r = await client.callTool("add", { a: 2, b: 3 });
-console.log(r.content[0].text);
+const page = await fetch(handle.httpUrl, { headers: { accept: "text/html" } });
+console.log(r.content[0].text, page.status, (await page.text()).startsWith("<!doctype html>"));
 await client.close();
 await handle.close();
 `,
     );
     const r = await run(process.execPath, ["run", "server.ts"], { cwd: project, env });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.trim(), "5");
+    assert.equal(r.stdout.trim(), "5 200 true", "the tool's answer, and the page at the endpoint");
   });
 });
 
