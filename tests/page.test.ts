@@ -296,8 +296,8 @@ describe(`the page in headless Chromium (${runtimeName})`, { skip: browserSkip }
         description: "Echo its arguments: a schema's corners",
         input: z.object({
           mode: z.union([z.literal("fast"), z.literal("safe")]).nullable(),
-          version: z.literal(2),
-          when: z.string().datetime().default("2026-01-02T03:04:05.000Z"),
+          version: z.literal(2).meta({ title: "API version" }),
+          when: z.string().datetime().default("2026-01-02T03:04:05.678Z"),
           count: z.number().optional(),
         }),
       }, (args) => JSON.stringify(args));
@@ -430,6 +430,14 @@ describe(`the page in headless Chromium (${runtimeName})`, { skip: browserSkip }
           "number",
           false,
         ]]);
+        assert.deepEqual(
+          await t.eval(`(() => {
+            const version = document.querySelector('#detail form [name=version]');
+            return [version.labels[0].firstChild.textContent, [...version.options].map((o) => o.text)];
+          })()`),
+          ["API version", ["2"]],
+          "the title labels the field, the option shows the value",
+        );
         // "12e" typed into a number field: the browser gives "" for it, which must not pass as an absent number.
         await t.eval(`document.querySelector('#detail form [name=count]').focus()`);
         await t.send("Input.insertText", { text: "12e" });
@@ -450,7 +458,7 @@ describe(`the page in headless Chromium (${runtimeName})`, { skip: browserSkip }
         assert.deepEqual(JSON.parse(got.text.replace(/^TEXT\n/, "")), {
           mode: "safe",
           version: 2,
-          when: "2026-01-02T03:04:05.000Z",
+          when: "2026-01-02T03:04:05.678Z",
           count: 7,
         });
       },

@@ -40,7 +40,8 @@ const isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The options of an enum-like schema, as [value, label] pairs, or undefined. */
 function choices(s) {
-  if ("const" in s) return [[s.const, s.title ?? String(s.const)]];
+  // A const's title, if any, is its field's label (its one option shows the value).
+  if ("const" in s) return [[s.const, String(s.const)]];
   if (Array.isArray(s.enum)) return s.enum.map((v, i) => [v, s.enumNames?.[i] ?? String(v)]);
   const alts = s.oneOf ?? s.anyOf;
   if (Array.isArray(alts) && alts.length && alts.every((a) => isObj(a) && "const" in a)) {
@@ -112,13 +113,15 @@ function field(name, schema, required, idPrefix) {
   let input;
   let read;
   if (opts) {
-    // A required field with one possible value (a const) has it chosen already.
+    // A required field with one possible value (a const) has it chosen already. A default that is none of the
+    // options (null for a nullable field) chooses nothing: the browser would show, and send, the first option.
     const preset = s.default !== undefined ? s.default : required && opts.length === 1 ? opts[0][0] : undefined;
+    const presetIndex = opts.findIndex(([v]) => v === preset);
     input = h(
       "select",
       { id, name },
-      !required || preset === undefined ? h("option", { value: "", text: required ? "choose…" : "(none)" }) : null,
-      opts.map(([v, l], i) => h("option", { value: String(i), text: l, selected: v === preset })),
+      !required || presetIndex < 0 ? h("option", { value: "", text: required ? "choose…" : "(none)" }) : null,
+      opts.map(([, l], i) => h("option", { value: String(i), text: l, selected: i === presetIndex })),
     );
     read = () => (input.value === "" ? undefined : opts[Number(input.value)][0]);
   } else if (itemChoices) {
@@ -182,7 +185,11 @@ function field(name, schema, required, idPrefix) {
       : h("input", { id, name, type: kind, value: initial, placeholder: s.default ?? "" });
     read = () => {
       if (input.value === "") return undefined;
-      return kind === "datetime-local" ? new Date(input.value).toISOString() : input.value;
+      if (kind !== "datetime-local") return input.value;
+      // Untouched, the default goes back as it was: a local time loses its zone, and is ambiguous when clocks
+      // go back.
+      if (input.value === initial && typeof s.default === "string") return s.default;
+      return new Date(input.value).toISOString();
     };
   } else {
     // Objects, arrays and unions: JSON, checked before sending.
@@ -212,7 +219,7 @@ function localDateTime(iso) {
   const d = new Date(typeof iso === "string" ? iso : NaN);
   if (Number.isNaN(d.getTime())) return "";
   const local = new Date(d.getTime() - d.getTimezoneOffset() * 60_000);
-  return local.toISOString().slice(0, 19);
+  return local.toISOString().slice(0, d.getMilliseconds() ? 23 : 19);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
