@@ -591,14 +591,15 @@ function resourceView(r) {
         subscriptions.set(r.uri, mine);
         try {
           mine.off = await client.subscribe(r.uri, () => mine.show());
-          // Unsubscribed from another view of it while this was on its way.
-          if (subscriptions.get(r.uri) !== mine) await mine.off();
         } catch (e) {
           if (subscriptions.get(r.uri) === mine) subscriptions.delete(r.uri);
           throw e;
         }
-        sub.textContent = "Unsubscribe";
-        updates.textContent = "subscribed: each update is read here";
+        // Unsubscribed from another view of it while this was on its way.
+        const kept = subscriptions.get(r.uri) === mine;
+        if (!kept) await mine.off();
+        sub.textContent = kept ? "Unsubscribe" : "Subscribe";
+        updates.textContent = kept ? "subscribed: each update is read here" : "";
       }
     } catch (e) {
       updates.textContent = errorText(e);
