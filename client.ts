@@ -39,14 +39,14 @@ import type {
   Root,
   Tool,
 } from "./types.ts";
-import { Client } from "./_client.ts";
+import { Client } from "./_client/client.ts";
 
 export type * from "./types.ts";
 export { ErrorCode, type JsonRpcErrorObject, McpError, type RequestId } from "./jsonrpc.ts";
 // Defined beside the code that uses them, so that no internal file imports this one at run time.
-export { McpClientError } from "./_client_error.ts";
-export { CLIENT_PROTOCOL_VERSION, CLIENT_PROTOCOL_VERSIONS } from "./_client.ts";
-export { MAX_INPUT_ROUNDS } from "./_client_modern.ts";
+export { McpClientError } from "./_client/error.ts";
+export { CLIENT_PROTOCOL_VERSION, CLIENT_PROTOCOL_VERSIONS } from "./_client/client.ts";
+export { MAX_INPUT_ROUNDS } from "./_client/modern.ts";
 
 /** Capabilities the server announced in its `initialize` (or `server/discover`) result. */
 export interface ServerCapabilities {

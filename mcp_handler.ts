@@ -13,10 +13,10 @@ import {
   type WebSocketOptions,
 } from "./transport_ws.ts";
 import type { BunHttpServerLike, HttpOptions } from "./transport_http.ts";
-import { createHttpHandler } from "./_http_endpoint.ts";
-import type { CloseOptions } from "./_edge.ts";
-import { pageRoute } from "./_page_route.ts";
-import { holdTasks } from "./_tasks.ts";
+import { createHttpHandler } from "./_http/endpoint.ts";
+import type { CloseOptions } from "./_edge/admission.ts";
+import { pageRoute } from "./_page/route.ts";
+import { holdTasks } from "./_core/tasks.ts";
 
 /** Options of {@linkcode mcpHandler}: those of both transports, and the page. */
 export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {

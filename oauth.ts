@@ -27,7 +27,7 @@
  * @module
  */
 
-import { isRecord, isScopeToken, principals } from "./_util.ts";
+import { isRecord, isScopeToken, principals } from "./_util/util.ts";
 
 /**
  * What `verifyToken` gives for a valid token: its claims, under the names

@@ -8,9 +8,9 @@
 import type { McpServer } from "./server.ts";
 import { type BunServerLike, websocketHandler } from "./transport_ws.ts";
 import { mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
-import { type CloseOptions, runtime } from "./_edge.ts";
-import { isLoopbackHost, pageRoute } from "./_page_route.ts";
-import { holdTasks } from "./_tasks.ts";
+import { type CloseOptions, runtime } from "./_edge/admission.ts";
+import { isLoopbackHost, pageRoute } from "./_page/route.ts";
+import { holdTasks } from "./_core/tasks.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends McpHandlerOptions {

@@ -30,13 +30,13 @@ import type { Channel, SessionInit } from "./channel.ts";
 import type { Context } from "./context.ts";
 import { Session } from "./session.ts";
 import { UriTemplate } from "./uri_template.ts";
-import { type PromptEntry, Registry, type ResourceEntry, type TemplateEntry, type ToolEntry } from "./_registry.ts";
-import { Fanout } from "./_fanout.ts";
-import { ClusterNode } from "./_cluster.ts";
+import { type PromptEntry, Registry, type ResourceEntry, type TemplateEntry, type ToolEntry } from "./_core/registry.ts";
+import { Fanout } from "./_core/fanout.ts";
+import { ClusterNode } from "./_cluster/node.ts";
 import type { ClusterTransport } from "./cluster.ts";
 import type { TaskOptions, TaskSupport } from "./tasks.ts";
-import { checkTaskOptions, tasksOf } from "./_tasks.ts";
-import { isScopeToken, levelRank, strip } from "./_util.ts";
+import { checkTaskOptions, tasksOf } from "./_core/tasks.ts";
+import { isScopeToken, levelRank, strip } from "./_util/util.ts";
 
 /** How long a client may cache a 2026-07-28 result, and whether caches may share it. */
 export interface CacheHint {

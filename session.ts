@@ -33,11 +33,11 @@ import type {
 } from "./types.ts";
 import { Context, inFlight } from "./context.ts";
 import type { McpServer } from "./server.ts";
-import { type Registry, registryOf } from "./_registry.ts";
-import { type Fanout, fanoutOf } from "./_fanout.ts";
-import { ROUTES } from "./_handlers.ts";
-import { MODERN_ROUTES, ModernContext, runModern, unsupportedVersion } from "./_modern.ts";
-import { Outbound } from "./_outbound.ts";
+import { type Registry, registryOf } from "./_core/registry.ts";
+import { type Fanout, fanoutOf } from "./_core/fanout.ts";
+import { ROUTES } from "./_dispatch/routes.ts";
+import { MODERN_ROUTES, ModernContext, runModern, unsupportedVersion } from "./_dispatch/modern.ts";
+import { Outbound } from "./_dispatch/outbound.ts";
 import {
   elicitOutcome,
   elicitParams,
@@ -47,10 +47,10 @@ import {
   urlElicitation,
   urlElicitParams,
   urlOutcome,
-} from "./_elicitation.ts";
+} from "./_dispatch/elicitation.ts";
 import type { ElicitUrlOptions, UrlElicitResult } from "./url_elicitation.ts";
-import { type Answer, ErrorResponse, errorResponse, responseFrame, toErrorObject } from "./_results.ts";
-import { isRecord, isThenable, later, levelRank } from "./_util.ts";
+import { type Answer, ErrorResponse, errorResponse, responseFrame, toErrorObject } from "./_dispatch/results.ts";
+import { isRecord, isThenable, later, levelRank } from "./_util/util.ts";
 import {
   allowsBatches,
   elicitationHasMode,

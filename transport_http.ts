@@ -18,10 +18,10 @@ import type { RequestId } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import type { WebSocketOptions } from "./transport_ws.ts";
-import type { CloseOptions } from "./_edge.ts";
+import type { CloseOptions } from "./_edge/admission.ts";
 import type { OAuthResource } from "./oauth.ts";
-import { httpSessionOf } from "./_http_session.ts";
-import { createHttpHandler } from "./_http_endpoint.ts";
+import { httpSessionOf } from "./_http/session.ts";
+import { createHttpHandler } from "./_http/endpoint.ts";
 import { primesStreams } from "./versions.ts";
 
 /** Options of {@linkcode httpHandler}. */

@@ -10,8 +10,8 @@
 import { ErrorCode } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
-import { type CloseOptions, drainSessions, runtime } from "./_edge.ts";
-import { holdTasks } from "./_tasks.ts";
+import { type CloseOptions, drainSessions, runtime } from "./_edge/admission.ts";
+import { holdTasks } from "./_core/tasks.ts";
 
 /** Options of {@linkcode serveStdio}. */
 export interface StdioOptions {

@@ -7,7 +7,7 @@
  */
 
 import type { McpServer } from "./server.ts";
-import { clusterOf } from "./_cluster.ts";
+import { clusterOf } from "./_cluster/node.ts";
 import type { Session } from "./session.ts";
 import {
   checkAdmissionOptions,
@@ -21,11 +21,11 @@ import {
   runtime,
   text,
   waitAtMost,
-} from "./_edge.ts";
+} from "./_edge/admission.ts";
 import { type OAuthResource, TOKEN_EXPIRED_CLOSE_CODE } from "./oauth.ts";
-import { type Admitted, type Conn, utf8Length, type WsCore } from "./_ws_core.ts";
-import { upgradeDeno } from "./_ws_deno.ts";
-import { bunWebSocket, isBunServer, upgradeBun } from "./_ws_bun.ts";
+import { type Admitted, type Conn, utf8Length, type WsCore } from "./_ws/core.ts";
+import { upgradeDeno } from "./_ws/deno.ts";
+import { bunWebSocket, isBunServer, upgradeBun } from "./_ws/bun.ts";
 
 export type { CloseOptions };
 

@@ -12,7 +12,7 @@
 
 import { ErrorCode, McpError } from "./jsonrpc.ts";
 import type { ClientRequestOptions } from "./session.ts";
-import { urlElicitation } from "./_elicitation.ts";
+import { urlElicitation } from "./_dispatch/elicitation.ts";
 
 /** One page the user must visit: why, where, and the id that names it in `notifications/elicitation/complete`. */
 export interface UrlElicitation {

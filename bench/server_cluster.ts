@@ -24,7 +24,7 @@ const impl = env.BENCH_IMPL
   : new URL("../mod.ts", import.meta.url).href;
 const { McpServer, redisCluster, serve } = await import(impl) as typeof import("../mod.ts");
 // Bench only: whether this instance's cluster node has subscribed to the bus (there is no public signal).
-const { clusterOf } = await import(new URL("_cluster.ts", impl).href) as typeof import("../_cluster.ts");
+const { clusterOf } = await import(new URL("_cluster/node.ts", impl).href) as typeof import("../_cluster/node.ts");
 const ITEM = "bench://item";
 
 async function redisClients(url: string): Promise<{ publisher: RedisPublisher; subscriber: RedisSubscriber }> {

@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PAGE = join(ROOT, "scripts", "page");
 /** The generated file, relative to the repository root. */
-export const OUTPUT = "_page.ts";
+export const OUTPUT = "_page/page.ts";
 
 /**
  * The page's sources: its own files and every module app.js reaches by a

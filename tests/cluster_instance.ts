@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { redisCluster, redisTaskStore, serve } from "../mod.ts";
 import { connectRedis, createBoard } from "../examples/cluster.ts";
-import { clusterOf } from "../_cluster.ts";
+import { clusterOf } from "../_cluster/node.ts";
 
 // deno-lint-ignore no-explicit-any
 const rt = globalThis as any;

@@ -179,7 +179,7 @@ describe("the packages", () => {
       assert.doesNotMatch(all, /warning/i);
       assert.match(all, /mod\.ts/);
       assert.match(all, /transport_ws\.ts/);
-      assert.match(all, /_page\.ts/);
+      assert.match(all, /_page\/page\.ts/);
       assert.doesNotMatch(all, /\/(tests|bench|examples|scripts|tools|\.ci)\//);
       assert.doesNotMatch(all, /lock/);
     },
@@ -194,11 +194,11 @@ describe("the packages", () => {
     const info = JSON.parse(packed.stdout)[0] as { filename: string; files: { path: string }[] };
     const paths = info.files.map((f) => f.path);
     assert.ok(paths.includes("mod.ts") && paths.includes("client.ts") && paths.includes("README.md"));
-    assert.ok(paths.includes("_page.ts"), "the page, built");
+    assert.ok(paths.includes("_page/page.ts"), "the page, built");
     assert.deepEqual(
-      paths.filter((p) => p.includes("/")),
+      paths.filter((p) => p.includes("/") && !/^_[a-z]+\/[a-z_]+\.ts$/.test(p)),
       ["docs/page.png"],
-      "no tests, bench, examples or tools: only the README's picture",
+      "no tests, bench, examples or tools: the library's internal folders and the README's picture",
     );
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "newcomer", private: true, type: "module" }));
     const env = { BUN_INSTALL_CACHE_DIR: join(TMP, "bun-cache-pkg") };
@@ -238,7 +238,8 @@ describe("mod.ts by URL (Deno)", { skip: !onDeno && "Bun does not import from UR
     http = createHttpServer((req, res) => {
       const name = decodeURIComponent(new URL(req.url!, "http://x").pathname.slice(1));
       const file = join(ROOT, name);
-      if (name.includes("/") || !name.endsWith(".ts") || !existsSync(file) || !statSync(file).isFile()) {
+      // Top-level files and the library's internal folders (_core/, _http/, ...), nothing else.
+      if (!/^(_[a-z]+\/)?[a-z_]+\.ts$/.test(name) || !existsSync(file) || !statSync(file).isFile()) {
         res.writeHead(404).end();
         return;
       }

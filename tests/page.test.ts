@@ -6,7 +6,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { mcpHandler, McpServer, type ServeHandle } from "../mod.ts";
@@ -703,11 +703,13 @@ describe("the page's code", () => {
       if (reached.has(file)) return;
       reached.add(file);
       const text = readFileSync(join(ROOT, file), "utf8");
-      for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s*"\.\/([^"]+)"/gm)) visit(m[1]);
+      for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s*"(\.{1,2}\/[^"]+)"/gm)) {
+        visit(posix.normalize(posix.join(posix.dirname(file), m[1])));
+      }
     };
     for (const entry of ["mod.ts", "client.ts"]) visit(entry);
-    assert.ok(reached.has("_page_route.ts"), "the route is part of the core");
+    assert.ok(reached.has("_page/route.ts"), "the route is part of the core");
     assert.ok(!reached.has(OUTPUT), `${OUTPUT} is imported statically`);
-    assert.match(readFileSync(join(ROOT, "_page_route.ts"), "utf8"), /await import\("\.\/_page\.ts"\)/);
+    assert.match(readFileSync(join(ROOT, "_page/route.ts"), "utf8"), /await import\("\.\/page\.ts"\)/);
   });
 });

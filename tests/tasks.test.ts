@@ -20,7 +20,7 @@ import {
   type TaskStore,
   UrlElicitationRequiredError,
 } from "../mod.ts";
-import { clusterOf } from "../_cluster.ts";
+import { clusterOf } from "../_cluster/node.ts";
 import { serveStdio } from "../transport_stdio.ts";
 import { createServer } from "../examples/server.ts";
 import { deferred, type Frame, RawClient, sseMessages, start } from "./helpers.ts";

@@ -1,7 +1,7 @@
 // The Deno side of the WebSocket transport: `Deno.upgradeWebSocket`, its events into the shared core.
 
-import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./_ws_core.ts";
-import { runtime } from "./_edge.ts";
+import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./core.ts";
+import { runtime } from "../_edge/admission.ts";
 
 /** Upgrades an admitted request and wires the socket to the core. */
 export function upgradeDeno(core: WsCore, req: Request, admitted: Admitted): Response {

@@ -2,9 +2,9 @@
 // the authenticate hook or the OAuth token check), short plain answers (404, 426, what the endpoint
 // is, the OAuth metadata), finding the runtime, and a shutdown that drains sessions against a deadline.
 
-import type { Session } from "./session.ts";
-import type { McpServer } from "./server.ts";
-import type { OAuthResource } from "./oauth.ts";
+import type { Session } from "../session.ts";
+import type { McpServer } from "../server.ts";
+import type { OAuthResource } from "../oauth.ts";
 
 /** Options of a transport's `close()`. */
 export interface CloseOptions {

@@ -1,8 +1,8 @@
 // What the WebSocket core (transport_ws.ts) and its runtime adapters (_ws_deno.ts, _ws_bun.ts)
 // share: a socket as the core sees it, and the core's side of every socket.
 
-import type { Channel } from "./channel.ts";
-import type { Session } from "./session.ts";
+import type { Channel } from "../channel.ts";
+import type { Session } from "../session.ts";
 
 /** One socket, as the shared core sees it; the runtime adapters make them. */
 export interface Conn {

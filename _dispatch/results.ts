@@ -1,10 +1,10 @@
 // Result shaping: what handlers return, turned into MCP results and JSON-RPC frames.
 
-import { ErrorCode, errorFrame, idJson, type JsonRpcErrorObject, McpError, type RequestId } from "./jsonrpc.ts";
-import type { Refusal } from "./channel.ts";
-import type { CallToolResult, ContentBlock, GetPromptResult, ReadResourceResult, ResourceContents } from "./types.ts";
-import type { PromptReturn, ResourceReturn } from "./server.ts";
-import { strip } from "./_util.ts";
+import { ErrorCode, errorFrame, idJson, type JsonRpcErrorObject, McpError, type RequestId } from "../jsonrpc.ts";
+import type { Refusal } from "../channel.ts";
+import type { CallToolResult, ContentBlock, GetPromptResult, ReadResourceResult, ResourceContents } from "../types.ts";
+import type { PromptReturn, ResourceReturn } from "../server.ts";
+import { strip } from "../_util/util.ts";
 
 /**
  * An error response with its code (and, refusing for want of OAuth scopes, the scopes) beside it, so that no

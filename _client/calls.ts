@@ -1,7 +1,7 @@
 // The McpClient methods that are one request each, or a loop of them over cursors: lists, calls, reads,
 // prompts, completion, ping. They need nothing of the connection but its request(), which _client.ts gives.
 
-import { ErrorCode } from "./jsonrpc.ts";
+import { ErrorCode } from "../jsonrpc.ts";
 import type {
   CallToolResult,
   GetPromptResult,
@@ -10,7 +10,7 @@ import type {
   Resource,
   ResourceTemplate,
   Tool,
-} from "./types.ts";
+} from "../types.ts";
 import type {
   CompleteRef,
   Completion,
@@ -20,8 +20,8 @@ import type {
   ListResourceTemplatesResult,
   ListToolsResult,
   RequestOptions,
-} from "./client.ts";
-import { McpClientError } from "./_client_error.ts";
+} from "../client.ts";
+import { McpClientError } from "./error.ts";
 
 async function page<T>(
   client: ClientCalls,

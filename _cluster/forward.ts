@@ -5,9 +5,9 @@
 // forwarded request (a stream's client resumes from the owner's event log), and an answer nobody waits
 // for any more is cancelled on the owner, so that its session can expire.
 
-import { ErrorCode } from "./jsonrpc.ts";
-import { rpcError } from "./_http.ts";
-import { errorText } from "./_util.ts";
+import { ErrorCode } from "../jsonrpc.ts";
+import { rpcError } from "../_util/http.ts";
+import { errorText } from "../_util/util.ts";
 
 /** What the forwarder needs of its cluster node. */
 export interface Bus {

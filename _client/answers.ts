@@ -11,11 +11,11 @@ import {
   McpError,
   type RequestId,
   resultFrame,
-} from "./jsonrpc.ts";
-import type { CreateMessageParams } from "./types.ts";
-import type { ConnectOptions, ElicitParams, HandlerContext } from "./client.ts";
-import { McpClientError } from "./_client_error.ts";
-import { abortReason } from "./_client_outbound.ts";
+} from "../jsonrpc.ts";
+import type { CreateMessageParams } from "../types.ts";
+import type { ConnectOptions, ElicitParams, HandlerContext } from "../client.ts";
+import { McpClientError } from "./error.ts";
+import { abortReason } from "./outbound.ts";
 
 const OPEN = 1;
 

@@ -5,8 +5,8 @@
 // server's requests in _client_answers.ts; subscriptions and listens in
 // _client_listen.ts; what 2026-07-28 adds to messages, in _client_modern.ts.
 
-import { classify, ErrorCode, type JsonRpcNotification, notificationFrame, type RequestId } from "./jsonrpc.ts";
-import type { Implementation, LoggingLevel } from "./types.ts";
+import { classify, ErrorCode, type JsonRpcNotification, notificationFrame, type RequestId } from "../jsonrpc.ts";
+import type { Implementation, LoggingLevel } from "../types.ts";
 import type {
   CloseInfo,
   ConnectOptions,
@@ -18,12 +18,12 @@ import type {
   ReconnectOptions,
   RequestOptions,
   ServerCapabilities,
-} from "./client.ts";
-import { closedError, McpClientError } from "./_client_error.ts";
-import { abortReason, MAX_TIMER, Outbound } from "./_client_outbound.ts";
-import { Subscriptions } from "./_client_listen.ts";
-import { Answers } from "./_client_answers.ts";
-import { ClientCalls } from "./_client_calls.ts";
+} from "../client.ts";
+import { closedError, McpClientError } from "./error.ts";
+import { abortReason, MAX_TIMER, Outbound } from "./outbound.ts";
+import { Subscriptions } from "./listen.ts";
+import { Answers } from "./answers.ts";
+import { ClientCalls } from "./calls.ts";
 import {
   discovered,
   envelope,
@@ -34,7 +34,7 @@ import {
   MODERN_VERSIONS,
   type Scope,
   strip,
-} from "./_client_modern.ts";
+} from "./modern.ts";
 
 function plainHeaders(init: HeadersInit): Record<string, string> {
   const out: Record<string, string> = {};

@@ -4,7 +4,7 @@
 // and a handler that asks the client for input ends the call with `input_required`, to be resumed
 // by a retry that carries the answers and a sealed `requestState` (multi round trip).
 
-import { ErrorCode, type JsonRpcRequest, McpError, type RequestId } from "./jsonrpc.ts";
+import { ErrorCode, type JsonRpcRequest, McpError, type RequestId } from "../jsonrpc.ts";
 import type {
   CreateMessageParams,
   CreateMessageResult,
@@ -14,13 +14,13 @@ import type {
   LoggingLevel,
   Root,
   StandardSchemaV1,
-} from "./types.ts";
-import { Context, inFlight } from "./context.ts";
-import type { Session } from "./session.ts";
-import type { CacheHint, McpServer } from "./server.ts";
-import { fanoutOf, type SubscriptionFilter } from "./_fanout.ts";
-import type { Registry } from "./_registry.ts";
-import { readResource, type Route, ROUTES } from "./_handlers.ts";
+} from "../types.ts";
+import { Context, inFlight } from "../context.ts";
+import type { Session } from "../session.ts";
+import type { CacheHint, McpServer } from "../server.ts";
+import { fanoutOf, type SubscriptionFilter } from "../_core/fanout.ts";
+import type { Registry } from "../_core/registry.ts";
+import { readResource, type Route, ROUTES } from "./routes.ts";
 import {
   elicitOutcome,
   elicitParams,
@@ -30,13 +30,13 @@ import {
   urlElicitation,
   urlElicitParams,
   urlOutcome,
-} from "./_elicitation.ts";
-import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "./url_elicitation.ts";
-import { type ErrorResponse, errorResponse } from "./_results.ts";
-import { describe, invalid, isRecord, isThenable, levelRank, principalOf, then } from "./_util.ts";
-import { META, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
-import { StateSealer } from "./request_state.ts";
-import { type Live, type TaskManager, TASKS_EXTENSION, tasksOf, wireModernTask } from "./_tasks.ts";
+} from "./elicitation.ts";
+import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "../url_elicitation.ts";
+import { type ErrorResponse, errorResponse } from "./results.ts";
+import { describe, invalid, isRecord, isThenable, levelRank, principalOf, then } from "../_util/util.ts";
+import { META, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "../versions.ts";
+import { StateSealer } from "../request_state.ts";
+import { type Live, type TaskManager, TASKS_EXTENSION, tasksOf, wireModernTask } from "../_core/tasks.ts";
 
 /** What a 2026-07-28 request says about itself in `_meta`. */
 interface Scope {

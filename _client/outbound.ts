@@ -3,10 +3,10 @@
 // callbacks, and their rejection when the connection that carried them is
 // gone. The socket and the connection state stay with the Client.
 
-import { type Classified, ErrorCode, notificationFrame, requestFrame, type RequestId } from "./jsonrpc.ts";
-import type { Meta } from "./types.ts";
-import type { CloseInfo, Progress, RequestOptions } from "./client.ts";
-import { closedError, McpClientError } from "./_client_error.ts";
+import { type Classified, ErrorCode, notificationFrame, requestFrame, type RequestId } from "../jsonrpc.ts";
+import type { Meta } from "../types.ts";
+import type { CloseInfo, Progress, RequestOptions } from "../client.ts";
+import { closedError, McpClientError } from "./error.ts";
 
 const OPEN = 1;
 

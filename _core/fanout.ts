@@ -2,13 +2,13 @@
 // messages, to initialized sessions and to 2026-07-28 `subscriptions/listen` streams. A cluster
 // backend publishes these across instances and delivers them here on each one.
 
-import type { RequestId } from "./jsonrpc.ts";
-import type { LoggingLevel } from "./types.ts";
-import type { Session } from "./session.ts";
-import type { McpServer } from "./server.ts";
-import type { Kind } from "./_registry.ts";
-import { META } from "./versions.ts";
-import { levelRank } from "./_util.ts";
+import type { RequestId } from "../jsonrpc.ts";
+import type { LoggingLevel } from "../types.ts";
+import type { Session } from "../session.ts";
+import type { McpServer } from "../server.ts";
+import type { Kind } from "./registry.ts";
+import { META } from "../versions.ts";
+import { levelRank } from "../_util/util.ts";
 
 /** The 2026-07-28 subscription filter of `subscriptions/listen`. */
 export interface SubscriptionFilter {

@@ -4,11 +4,11 @@
 // `input_required` result answered by the client's handlers. The connection
 // and the retry loop stay in _client.ts.
 
-import { ErrorCode } from "./jsonrpc.ts";
-import type { Implementation, LoggingLevel } from "./types.ts";
-import type { ListenFilter, ServerCapabilities } from "./client.ts";
-import { McpClientError } from "./_client_error.ts";
-import { META, PER_REQUEST_PROTOCOL_VERSIONS } from "./versions.ts";
+import { ErrorCode } from "../jsonrpc.ts";
+import type { Implementation, LoggingLevel } from "../types.ts";
+import type { ListenFilter, ServerCapabilities } from "../client.ts";
+import { McpClientError } from "./error.ts";
+import { META, PER_REQUEST_PROTOCOL_VERSIONS } from "../versions.ts";
 
 /** The per-request versions this client speaks, newest first. */
 export const MODERN_VERSIONS: readonly string[] = PER_REQUEST_PROTOCOL_VERSIONS;

@@ -4,11 +4,11 @@
 // again after a reconnection; stopping one cancels its request. The
 // notifications they bring reach the Client's listeners as any other.
 
-import { ErrorCode, type JsonRpcNotification, type RequestId } from "./jsonrpc.ts";
-import type { ListenFilter, Listening, NotificationListener, RequestOptions, ServerCapabilities } from "./client.ts";
-import { McpClientError } from "./_client_error.ts";
-import { abortReason, MAX_TIMER, type Outbound } from "./_client_outbound.ts";
-import { envelope, filterOf, type Scope, subscriptionIdOf } from "./_client_modern.ts";
+import { ErrorCode, type JsonRpcNotification, type RequestId } from "../jsonrpc.ts";
+import type { ListenFilter, Listening, NotificationListener, RequestOptions, ServerCapabilities } from "../client.ts";
+import { McpClientError } from "./error.ts";
+import { abortReason, MAX_TIMER, type Outbound } from "./outbound.ts";
+import { envelope, filterOf, type Scope, subscriptionIdOf } from "./modern.ts";
 
 /** One listen the user (or a subscription) keeps open, across reconnections. */
 export interface ListenState {

@@ -1,6 +1,6 @@
 // HTTP request and response pieces the Streamable HTTP transport shares between its versions.
 
-import { ErrorCode } from "./jsonrpc.ts";
+import { ErrorCode } from "../jsonrpc.ts";
 
 /** A JSON-RPC error (id absent) as an HTTP response with `status`. */
 export function rpcError(

@@ -1,9 +1,9 @@
 // The Bun side of the WebSocket transport: `server.upgrade()` and the `websocket` handlers of
 // `Bun.serve`, their events into the shared core.
 
-import type { BunServerLike, BunSocketLike, BunWebSocketHandlers } from "./transport_ws.ts";
-import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./_ws_core.ts";
-import { text } from "./_edge.ts";
+import type { BunServerLike, BunSocketLike, BunWebSocketHandlers } from "../transport_ws.ts";
+import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./core.ts";
+import { text } from "../_edge/admission.ts";
 
 /** Whether `x` is Bun's server (Deno passes its connection info in that place). */
 export function isBunServer(x: unknown): x is BunServerLike {

@@ -1,16 +1,16 @@
 // The method handlers: one route per MCP method a client may call once initialized. The
 // 2026-07-28 table (_modern.ts) starts from this one.
 
-import { ErrorCode, McpError } from "./jsonrpc.ts";
-import { formatIssues, validate } from "./schema.ts";
-import type { CallToolResult, LoggingLevel } from "./types.ts";
-import type { Context } from "./context.ts";
-import type { CacheHint, Completer } from "./server.ts";
-import { decodeCursor, encodeCursor, type Registry, type ToolEntry } from "./_registry.ts";
-import { errorResult, textToolResult, toCallToolResult, toPromptResult, toReadResult } from "./_results.ts";
-import { describe, invalid, isRecord, isThenable, levelRank, LEVELS, then } from "./_util.ts";
-import { TASKS_EXTENSION, tasksOf, wireModernTask, wireTask } from "./_tasks.ts";
-import { PER_REQUEST_PROTOCOL_VERSIONS } from "./versions.ts";
+import { ErrorCode, McpError } from "../jsonrpc.ts";
+import { formatIssues, validate } from "../schema.ts";
+import type { CallToolResult, LoggingLevel } from "../types.ts";
+import type { Context } from "../context.ts";
+import type { CacheHint, Completer } from "../server.ts";
+import { decodeCursor, encodeCursor, type Registry, type ToolEntry } from "../_core/registry.ts";
+import { errorResult, textToolResult, toCallToolResult, toPromptResult, toReadResult } from "./results.ts";
+import { describe, invalid, isRecord, isThenable, levelRank, LEVELS, then } from "../_util/util.ts";
+import { TASKS_EXTENSION, tasksOf, wireModernTask, wireTask } from "../_core/tasks.ts";
+import { PER_REQUEST_PROTOCOL_VERSIONS } from "../versions.ts";
 
 /** Handles one method: its result object, a serialized result, or a promise of either. */
 export type Route = (reg: Registry, params: Record<string, unknown>, ctx: Context) => unknown;

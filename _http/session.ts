@@ -3,14 +3,14 @@
 // what a handler sends meanwhile goes on the same stream; everything else on the standalone GET
 // stream. Routing uses the dispatcher's SendMeta only: no frame is read here.
 
-import { ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
-import type { Channel, SendMeta } from "./channel.ts";
-import type { McpServer } from "./server.ts";
-import type { Session } from "./session.ts";
-import { EventLog, type SseLimits, type Stream } from "./_sse.ts";
-import { rpcError } from "./_http.ts";
-import { principalOf } from "./_util.ts";
-import { PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
+import { ErrorCode, errorFrame, type RequestId } from "../jsonrpc.ts";
+import type { Channel, SendMeta } from "../channel.ts";
+import type { McpServer } from "../server.ts";
+import type { Session } from "../session.ts";
+import { EventLog, type SseLimits, type Stream } from "./sse.ts";
+import { rpcError } from "../_util/http.ts";
+import { principalOf } from "../_util/util.ts";
+import { PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "../versions.ts";
 
 /** Where the messages of one POST go. */
 export interface PostRoute {

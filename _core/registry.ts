@@ -2,11 +2,11 @@
 // handlers make, and list pages serialized once. McpServer owns one; sessions and handlers reach it
 // through registryOf(), so none of this shows in the public API.
 
-import { ErrorCode, McpError } from "./jsonrpc.ts";
-import type { Prompt, Resource, ResourceTemplate, StandardSchemaV1, Tool } from "./types.ts";
-import type { UriTemplate } from "./uri_template.ts";
-import type { TaskSupport } from "./tasks.ts";
-import type { Context } from "./context.ts";
+import { ErrorCode, McpError } from "../jsonrpc.ts";
+import type { Prompt, Resource, ResourceTemplate, StandardSchemaV1, Tool } from "../types.ts";
+import type { UriTemplate } from "../uri_template.ts";
+import type { TaskSupport } from "../tasks.ts";
+import type { Context } from "../context.ts";
 import type {
   CacheHint,
   Completer,
@@ -17,7 +17,7 @@ import type {
   ResourceReturn,
   TemplateReader,
   ToolHandler,
-} from "./server.ts";
+} from "../server.ts";
 
 /** The kinds of things a server lists; each has its own list_changed notification. */
 export type Kind = "tools" | "resources" | "prompts";

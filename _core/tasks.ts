@@ -5,7 +5,7 @@
 // client through ordinary requests that ride on a waiting tasks/result, 2026-07-28 through the task's
 // inputRequests, answered by tasks/update.
 
-import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest, McpError, type RequestId } from "./jsonrpc.ts";
+import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest, McpError, type RequestId } from "../jsonrpc.ts";
 import type {
   CreateMessageParams,
   CreateMessageResult,
@@ -14,17 +14,17 @@ import type {
   LoggingLevel,
   Root,
   StandardSchemaV1,
-} from "./types.ts";
-import { Context } from "./context.ts";
-import type { ClientRequestOptions, Session } from "./session.ts";
-import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "./url_elicitation.ts";
-import { urlElicitParams } from "./_elicitation.ts";
-import type { McpServer } from "./server.ts";
-import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "./tasks.ts";
-import { toErrorObject } from "./_results.ts";
-import { decodeCursor, encodeCursor } from "./_registry.ts";
-import { describe, invalid, isRecord, later, levelRank, principalOf, unref } from "./_util.ts";
-import { clusterOf, ownerOf } from "./_cluster.ts";
+} from "../types.ts";
+import { Context } from "../context.ts";
+import type { ClientRequestOptions, Session } from "../session.ts";
+import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "../url_elicitation.ts";
+import { urlElicitParams } from "../_dispatch/elicitation.ts";
+import type { McpServer } from "../server.ts";
+import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "../tasks.ts";
+import { toErrorObject } from "../_dispatch/results.ts";
+import { decodeCursor, encodeCursor } from "./registry.ts";
+import { describe, invalid, isRecord, later, levelRank, principalOf, unref } from "../_util/util.ts";
+import { clusterOf, ownerOf } from "../_cluster/node.ts";
 
 /** The `_meta` key tying a message to its task (2025-11-25). */
 export const RELATED_TASK = "io.modelcontextprotocol/related-task";

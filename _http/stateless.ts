@@ -2,12 +2,12 @@
 // stream when the handler sends something first (progress, logs, a listen's notifications);
 // protocol errors map to HTTP statuses.
 
-import { ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
-import type { McpServer } from "./server.ts";
-import type { Session } from "./session.ts";
-import type { OAuthResource } from "./oauth.ts";
-import { accepts, notAcceptable, rpcError } from "./_http.ts";
-import { sseData } from "./_sse.ts";
+import { ErrorCode, errorFrame, type RequestId } from "../jsonrpc.ts";
+import type { McpServer } from "../server.ts";
+import type { Session } from "../session.ts";
+import type { OAuthResource } from "../oauth.ts";
+import { accepts, notAcceptable, rpcError } from "../_util/http.ts";
+import { sseData } from "./sse.ts";
 
 const enc = new TextEncoder();
 

@@ -1,8 +1,8 @@
 // Small helpers the dispatcher's files share: log levels, timers, sync-or-async chaining, and
 // naming client values in messages.
 
-import { ErrorCode, McpError } from "./jsonrpc.ts";
-import type { LoggingLevel } from "./types.ts";
+import { ErrorCode, McpError } from "../jsonrpc.ts";
+import type { LoggingLevel } from "../types.ts";
 
 /** Log levels, least severe first. */
 export const LEVELS: readonly LoggingLevel[] = [

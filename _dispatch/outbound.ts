@@ -1,9 +1,9 @@
 // Requests the server sends to the client (sampling, elicitation, roots, ping), matched to their
 // answers by id, each with its timeout and abort signal.
 
-import { ErrorCode, type JsonRpcErrorObject, McpError, requestFrame, type RequestId } from "./jsonrpc.ts";
-import type { SendMeta } from "./channel.ts";
-import { later } from "./_util.ts";
+import { ErrorCode, type JsonRpcErrorObject, McpError, requestFrame, type RequestId } from "../jsonrpc.ts";
+import type { SendMeta } from "../channel.ts";
+import { later } from "../_util/util.ts";
 
 interface Pending {
   resolve(v: Record<string, unknown>): void;

@@ -7,12 +7,12 @@
 // session wherever it arrives; its event log is bounded and replayed through any instance. Nothing of a
 // session outlives its owner, which is what the spec's 404-then-re-initialize expects.
 
-import type { ClusterTransport } from "./cluster.ts";
-import type { McpServer } from "./server.ts";
-import type { Fanout, Notice } from "./_fanout.ts";
-import { type Bus, type Endpoint, Forwarder } from "./_cluster_forward.ts";
-import { errorText, unref } from "./_util.ts";
-import { tasksOf } from "./_tasks.ts";
+import type { ClusterTransport } from "../cluster.ts";
+import type { McpServer } from "../server.ts";
+import type { Fanout, Notice } from "../_core/fanout.ts";
+import { type Bus, type Endpoint, Forwarder } from "./forward.ts";
+import { errorText, unref } from "../_util/util.ts";
+import { tasksOf } from "../_core/tasks.ts";
 
 const nodes = new WeakMap<McpServer, ClusterNode>();
 // A transport carries one server's messages: a second server on it would take its subscriptions over.

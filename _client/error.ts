@@ -2,8 +2,8 @@
 // so that the internals client.ts imports never import client.ts back at
 // run time (only its types).
 
-import { ErrorCode, McpError } from "./jsonrpc.ts";
-import type { CloseInfo } from "./client.ts";
+import { ErrorCode, McpError } from "../jsonrpc.ts";
+import type { CloseInfo } from "../client.ts";
 
 /**
  * A JSON-RPC error answer from the server, or a failure of the client
@@ -12,7 +12,7 @@ import type { CloseInfo } from "./client.ts";
  *
  * @example
  * ```ts
- * import { connect, McpClientError } from "./client.ts";
+ * import { connect, McpClientError } from "../client.ts";
  * const client = await connect("ws://127.0.0.1:8080/mcp");
  * try {
  *   await client.readResource("nope://x");

@@ -1,9 +1,9 @@
 // Form and URL elicitation, shared by the session (a request to the client) and 2026-07-28 (an input request).
 
-import { ErrorCode, McpError } from "./jsonrpc.ts";
-import { assertSchema, elicitationSchema, formatIssues, validate } from "./schema.ts";
-import type { ElicitResult, InferOutput, StandardSchemaV1 } from "./types.ts";
-import { describe } from "./_util.ts";
+import { ErrorCode, McpError } from "../jsonrpc.ts";
+import { assertSchema, elicitationSchema, formatIssues, validate } from "../schema.ts";
+import type { ElicitResult, InferOutput, StandardSchemaV1 } from "../types.ts";
+import { describe } from "../_util/util.ts";
 
 /** Whether the client's capabilities allow form mode; an empty elicitation capability means form (2025-06-18). */
 export function supportsFormElicitation(caps: Record<string, unknown>): boolean {

@@ -2,10 +2,10 @@
 // and DELETE requests on its path (OPTIONS and the CORS headers of browser origins: _cors.ts). What it
 // answers is documented in transport_http.ts.
 
-import { classify, ErrorCode, errorFrame, type RequestId } from "./jsonrpc.ts";
-import type { Refusal } from "./channel.ts";
-import type { McpServer } from "./server.ts";
-import type { BunHttpServerLike, HttpHandler, HttpOptions } from "./transport_http.ts";
+import { classify, ErrorCode, errorFrame, type RequestId } from "../jsonrpc.ts";
+import type { Refusal } from "../channel.ts";
+import type { McpServer } from "../server.ts";
+import type { BunHttpServerLike, HttpHandler, HttpOptions } from "../transport_http.ts";
 import {
   type Admission,
   admit,
@@ -17,14 +17,14 @@ import {
   originCheck,
   originRefused,
   otherPath,
-} from "./_edge.ts";
-import { ALLOW, preflight, withCors } from "./_cors.ts";
-import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "./_http.ts";
-import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./_http_session.ts";
-import { endStreamAt, type SseLimits, sseResponse, type Stream } from "./_sse.ts";
-import { StatelessPosts } from "./_http_modern.ts";
-import { perRequestVersion, primesStreams } from "./versions.ts";
-import { type ClusterNode, clusterOf, ownerOf } from "./_cluster.ts";
+} from "../_edge/admission.ts";
+import { ALLOW, preflight, withCors } from "../_edge/cors.ts";
+import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "../_util/http.ts";
+import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./session.ts";
+import { endStreamAt, type SseLimits, sseResponse, type Stream } from "./sse.ts";
+import { StatelessPosts } from "./stateless.ts";
+import { perRequestVersion, primesStreams } from "../versions.ts";
+import { type ClusterNode, clusterOf, ownerOf } from "../_cluster/node.ts";
 
 // The request ids of a POST's message or batch, and whether it initializes; or the 400 for a bad one.
 function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } | Response {
