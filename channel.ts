@@ -71,3 +71,9 @@ export interface Refusal {
   /** Its error code. */
   readonly code: number;
 }
+
+/** Options of a transport's `close()`: how long a graceful shutdown waits. */
+export interface CloseOptions {
+  /** Milliseconds to let requests in flight finish before their handlers are aborted. Default 10,000. */
+  timeout?: number;
+}

@@ -46,7 +46,7 @@ export { ErrorCode, type JsonRpcErrorObject, McpError, type RequestId } from "./
 // Defined beside the code that uses them, so that no internal file imports this one at run time.
 export { McpClientError } from "./_client/error.ts";
 export { CLIENT_PROTOCOL_VERSION, CLIENT_PROTOCOL_VERSIONS } from "./_client/client.ts";
-export { MAX_INPUT_ROUNDS } from "./_client/modern.ts";
+export { MAX_INPUT_ROUNDS } from "./_client/per_request.ts";
 
 /** Capabilities the server announced in its `initialize` (or `server/discover`) result. */
 export interface ServerCapabilities {

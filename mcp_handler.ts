@@ -14,9 +14,8 @@ import {
 } from "./transport_ws.ts";
 import type { BunHttpServerLike, HttpOptions } from "./transport_http.ts";
 import { createHttpHandler } from "./_http/endpoint.ts";
-import type { CloseOptions } from "./_edge/admission.ts";
+import type { CloseOptions } from "./channel.ts";
 import { pageRoute } from "./_page/route.ts";
-import { holdTasks } from "./_core/tasks.ts";
 
 /** Options of {@linkcode mcpHandler}: those of both transports, and the page. */
 export interface McpHandlerOptions extends WebSocketOptions, HttpOptions {
@@ -79,7 +78,6 @@ export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): 
   const ws = websocketHandler(server, options);
   const http = createHttpHandler(server, options, true);
   const page = options.page ? pageRoute(options) : undefined;
-  const release = holdTasks(server);
   return {
     fetch: ((req: Request, bunServer?: BunServerLike & BunHttpServerLike) => {
       const forPage = page?.(req);
@@ -96,7 +94,7 @@ export function mcpHandler(server: McpServer, options: McpHandlerOptions = {}): 
       return http.sessions;
     },
     async close(opts) {
-      await Promise.all([release(), ws.close(opts), http.close(opts)]);
+      await Promise.all([ws.close(opts), http.close(opts)]);
     },
   };
 }

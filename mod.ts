@@ -64,8 +64,7 @@ export {
 } from "./server.ts";
 export { type ClientRequestOptions, Session } from "./session.ts";
 export { Context } from "./context.ts";
-export type { Channel, Refusal, SendMeta, SessionInit } from "./channel.ts";
-export type { SubscriptionFilter } from "./_core/fanout.ts";
+export type { Channel, CloseOptions, Refusal, SendMeta, SessionInit } from "./channel.ts";
 export { LATEST_PROTOCOL_VERSION, PER_REQUEST_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from "./versions.ts";
 export {
   type BunServerLike,
@@ -84,7 +83,6 @@ export {
 } from "./transport_http.ts";
 export { type McpHandler, mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
 export { serve, type ServeHandle, type ServeOptions } from "./serve.ts";
-export type { CloseOptions } from "./_edge/admission.ts";
 export { bearerAuth, type BearerAuthOptions } from "./auth.ts";
 export {
   type OAuthResource,

@@ -27,7 +27,8 @@
  * @module
  */
 
-import { isRecord, isScopeToken, principals } from "./_util/util.ts";
+import { principals } from "./_util/principal.ts";
+import { isRecord, isScopeToken } from "./_util/values.ts";
 
 /**
  * What `verifyToken` gives for a valid token: its claims, under the names

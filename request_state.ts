@@ -9,6 +9,7 @@
  */
 
 import { ErrorCode, McpError } from "./jsonrpc.ts";
+import { base64url, fromBase64url } from "./_util/ids.ts";
 
 /** What a sealed state carries between round trips. */
 export interface StateBody {
@@ -47,14 +48,14 @@ export class StateSealer {
   /** {@linkcode binding} of parts already serialized with JSON.stringify. */
   async bindingOf(partsJson: string): Promise<string> {
     const digest = await crypto.subtle.digest("SHA-256", enc.encode(partsJson));
-    return b64url(new Uint8Array(digest));
+    return base64url(new Uint8Array(digest));
   }
 
   /** Seals a body as `payload.signature`. */
   async seal(body: StateBody): Promise<string> {
-    const payload = b64url(enc.encode(JSON.stringify(body)));
+    const payload = base64url(enc.encode(JSON.stringify(body)));
     const sig = await crypto.subtle.sign("HMAC", await this.#key, enc.encode(payload));
-    return `${payload}.${b64url(new Uint8Array(sig))}`;
+    return `${payload}.${base64url(new Uint8Array(sig))}`;
   }
 
   /** Opens a sealed state, or throws a -32602 error saying why it was refused. */
@@ -66,28 +67,15 @@ export class StateSealer {
     const payload = state.slice(0, dot);
     let sig: Uint8Array;
     try {
-      sig = fromB64url(state.slice(dot + 1));
+      sig = fromBase64url(state.slice(dot + 1));
     } catch {
       throw refuse("malformed signature");
     }
     const ok = await crypto.subtle.verify("HMAC", await this.#key, sig as BufferSource, enc.encode(payload));
     if (!ok) throw refuse("signature mismatch (tampered, or issued by another server)");
-    const body = JSON.parse(new TextDecoder().decode(fromB64url(payload))) as StateBody;
+    const body = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as StateBody;
     if (body.e < Date.now()) throw refuse("expired; start the request again without requestState");
     if (body.b !== binding) throw refuse("issued for a different request or caller");
     return body;
   }
-}
-
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromB64url(s: string): Uint8Array {
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }

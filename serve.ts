@@ -8,9 +8,9 @@
 import type { McpServer } from "./server.ts";
 import { type BunServerLike, websocketHandler } from "./transport_ws.ts";
 import { mcpHandler, type McpHandlerOptions } from "./mcp_handler.ts";
-import { type CloseOptions, runtime } from "./_edge/admission.ts";
+import type { CloseOptions } from "./channel.ts";
+import { runtime } from "./_edge/admission.ts";
 import { isLoopbackHost, pageRoute } from "./_page/route.ts";
-import { holdTasks } from "./_core/tasks.ts";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions extends McpHandlerOptions {
@@ -84,7 +84,6 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
     handler.fetch = ((req: Request, bunServer?: BunServerLike) =>
       route(req) ?? fetch(req, bunServer as BunServerLike)) as typeof fetch;
   }
-  const release = holdTasks(server);
   const port = options.port ?? 8080;
   const reusePort = options.reusePort ?? false;
   let bound: number;
@@ -116,9 +115,7 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
       return handler.sessions;
     },
     async close(opts) {
-      const released = release();
       await handler.close(opts);
-      await released;
       await stop();
     },
   };

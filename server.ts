@@ -30,13 +30,13 @@ import type { Channel, SessionInit } from "./channel.ts";
 import type { Context } from "./context.ts";
 import { Session } from "./session.ts";
 import { UriTemplate } from "./uri_template.ts";
-import { type PromptEntry, Registry, type ResourceEntry, type TemplateEntry, type ToolEntry } from "./_core/registry.ts";
-import { Fanout } from "./_core/fanout.ts";
-import { ClusterNode } from "./_cluster/node.ts";
+import type { PromptEntry, Registry, ResourceEntry, TemplateEntry, ToolEntry } from "./_core/registry.ts";
+import { ServerCore } from "./_core/core.ts";
 import type { ClusterTransport } from "./cluster.ts";
 import type { TaskOptions, TaskSupport } from "./tasks.ts";
-import { checkTaskOptions, tasksOf } from "./_core/tasks.ts";
-import { isScopeToken, levelRank, strip } from "./_util/util.ts";
+import { checkTaskOptions } from "./_core/tasks.ts";
+import { levelRank } from "./_util/log_levels.ts";
+import { isScopeToken, strip } from "./_util/values.ts";
 
 /** How long a client may cache a 2026-07-28 result, and whether caches may share it. */
 export interface CacheHint {
@@ -47,6 +47,12 @@ export interface CacheHint {
 }
 
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * The core a server owns and hands to its sessions and transports: its
+ * registry, fan-out, tasks, cluster node and state sealer. @internal
+ */
+export let coreOf: (server: McpServer) => ServerCore;
 
 // ---------------------------------------------------------------------------
 // Options and registration types
@@ -300,9 +306,12 @@ export class McpServer {
   /** Every open session. */
   readonly sessions: Set<Session>;
 
+  #core: ServerCore;
   #registry: Registry;
-  #fanout: Fanout;
-  #serverInfo: Implementation;
+
+  static {
+    coreOf = (server) => server.#core;
+  }
 
   /** Creates a server; `name` and `version` identify it to clients. */
   constructor(options: McpServerOptions) {
@@ -326,11 +335,10 @@ export class McpServer {
       throw new RangeError("stateSecret must be at least 16 bytes (32 random bytes recommended)");
     }
     const { name, version, title, description, icons, websiteUrl } = options;
-    this.#serverInfo = strip({ name, version, title, description, icons, websiteUrl });
-    this.#fanout = new Fanout(this);
-    if (options.cluster) new ClusterNode(this, options.cluster, this.#fanout);
-    this.sessions = this.#fanout.sessions;
-    this.#registry = new Registry(this, this.options.pageSize, (kind) => this.#fanout.listChanged(kind));
+    const serverInfo = strip({ name, version, title, description, icons, websiteUrl });
+    this.#core = new ServerCore(this, this.options, serverInfo);
+    this.#registry = this.#core.registry;
+    this.sessions = this.#core.fanout.sessions;
   }
 
   /**
@@ -495,34 +503,22 @@ export class McpServer {
 
   /** Sends `notifications/resources/updated` to every session subscribed to `uri`. */
   resourceUpdated(uri: string): void {
-    this.#fanout.resourceUpdated(uri);
+    this.#core.fanout.resourceUpdated(uri);
   }
 
   /** Sends a log message to every session whose level lets it through. */
   log(level: LoggingLevel, data: unknown, logger?: string): void {
-    this.#fanout.log(level, data, logger);
+    this.#core.fanout.log(level, data, logger);
   }
 
   /** Capabilities as sent in the `initialize` result. */
   get capabilities(): Record<string, unknown> {
-    const declared = this.options.capabilities ?? {};
-    const caps: Record<string, unknown> = { logging: {} };
-    const { tools, resources: fixed, templates, prompts } = this.#registry;
-    if (tools.size || declared.tools) caps.tools = { listChanged: true };
-    const resources = fixed.size || templates.size || declared.resources;
-    if (resources) caps.resources = { subscribe: true, listChanged: true };
-    if (prompts.size || declared.prompts) caps.prompts = { listChanged: true };
-    if (prompts.size || templates.size || declared.prompts || declared.resources) caps.completions = {};
-    if (this.#registry.taskTools()) {
-      const list = tasksOf(this).listable ? {} : undefined;
-      caps.tasks = strip({ list, cancel: {}, requests: { tools: { call: {} } } });
-    }
-    return caps;
+    return this.#core.capabilities();
   }
 
   /** `serverInfo` as sent in the `initialize` result. */
   get serverInfo(): Implementation {
-    return this.#serverInfo;
+    return this.#core.serverInfo;
   }
 
   /**
@@ -544,7 +540,7 @@ export class McpServer {
    * ```
    */
   connect(channel: Channel, init: SessionInit = {}): Session {
-    const session = new Session(this, channel, init);
+    const session = new Session(this.#core, channel, init);
     this.sessions.add(session);
     return session;
   }

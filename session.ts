@@ -33,10 +33,10 @@ import type {
 } from "./types.ts";
 import { Context, inFlight } from "./context.ts";
 import type { McpServer } from "./server.ts";
-import { type Registry, registryOf } from "./_core/registry.ts";
-import { type Fanout, fanoutOf } from "./_core/fanout.ts";
+import type { ServerCore } from "./_core/core.ts";
 import { ROUTES } from "./_dispatch/routes.ts";
-import { MODERN_ROUTES, ModernContext, runModern, unsupportedVersion } from "./_dispatch/modern.ts";
+import { PerRequestContext, unsupportedVersion } from "./_dispatch/per_request_context.ts";
+import { PER_REQUEST_ROUTES, runPerRequest } from "./_dispatch/per_request_routes.ts";
 import { Outbound } from "./_dispatch/outbound.ts";
 import {
   elicitOutcome,
@@ -49,8 +49,10 @@ import {
   urlOutcome,
 } from "./_dispatch/elicitation.ts";
 import type { ElicitUrlOptions, UrlElicitResult } from "./url_elicitation.ts";
-import { type Answer, ErrorResponse, errorResponse, responseFrame, toErrorObject } from "./_dispatch/results.ts";
-import { isRecord, isThenable, later, levelRank } from "./_util/util.ts";
+import { type Answer, ErrorResponse, errorResponse, responseFrame } from "./_dispatch/results.ts";
+import { levelRank } from "./_util/log_levels.ts";
+import { later } from "./_util/timers.ts";
+import { isRecord, isThenable, toErrorObject } from "./_util/values.ts";
 import {
   allowsBatches,
   elicitationHasMode,
@@ -120,8 +122,7 @@ export class Session {
 
   #auth: unknown;
   #channel: Channel;
-  #reg: Registry;
-  #fanout: Fanout;
+  #core: ServerCore;
   #inflight = new Map<RequestId, Context>();
   #outbound: Outbound;
   #closed = false;
@@ -132,14 +133,13 @@ export class Session {
   #elicitedFrom = new Map<string, RequestId>();
 
   /** @internal Use {@linkcode McpServer.connect}. */
-  constructor(server: McpServer, channel: Channel, init: SessionInit) {
-    this.server = server;
+  constructor(core: ServerCore, channel: Channel, init: SessionInit) {
+    this.#core = core;
+    this.server = core.server;
     this.#channel = channel;
-    this.#reg = registryOf(server);
-    this.#fanout = fanoutOf(server);
     this.#auth = init.auth;
     this.transport = init.transport ?? "unknown";
-    this.logLevel = server.options.logLevel;
+    this.logLevel = core.options.logLevel;
     this.#outbound = new Outbound(
       (text, meta) => this.#send(text, meta),
       (requestId, reason, relatedTo) => this.notify("notifications/cancelled", { requestId, reason }, relatedTo),
@@ -223,7 +223,7 @@ export class Session {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#fanout.forget(this);
+    this.#core.fanout.forget(this);
     for (const ctx of this.#inflight.values()) {
       inFlight.cancel(ctx);
       inFlight.timer(ctx, undefined);
@@ -255,7 +255,7 @@ export class Session {
    */
   drain(): Promise<void> {
     this.#draining = true;
-    this.#fanout.endListens(this);
+    this.#core.fanout.endListens(this);
     if (!this.#inflight.size) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));
   }
@@ -289,7 +289,7 @@ export class Session {
     options: ClientRequestOptions = {},
   ): Promise<Record<string, unknown>> {
     if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
-    const timeout = options.timeout ?? this.server.options.clientRequestTimeout;
+    const timeout = options.timeout ?? this.#core.options.clientRequestTimeout;
     if (options._meta) {
       const meta = isRecord(params?._meta) ? params._meta : undefined;
       params = { ...params, _meta: { ...meta, ...options._meta } };
@@ -490,7 +490,7 @@ export class Session {
     switch (msg.method) {
       case "notifications/cancelled": {
         const id = p.requestId as RequestId;
-        if (this.#fanout.endListen(this, id)) return; // a listen ends with its result, not in silence
+        if (this.#core.fanout.endListen(this, id)) return; // a listen ends with its result, not in silence
         const ctx = this.#inflight.get(id);
         if (!ctx) return;
         inFlight.cancel(ctx);
@@ -501,7 +501,7 @@ export class Session {
         return;
       }
       case "notifications/roots/list_changed":
-        this.server.options.onRootsListChanged?.(this);
+        this.#core.options.onRootsListChanged?.(this);
         return;
     }
   }
@@ -512,8 +512,8 @@ export class Session {
     if (method === "initialize") return this.#initialize(id, msg.params ?? {});
     // A request naming its version in _meta is 2026-07-28, session or not.
     const requested = perRequestVersion(msg);
-    const modern = requested !== undefined || method === "server/discover";
-    if (modern) {
+    const perRequest = requested !== undefined || method === "server/discover";
+    if (perRequest) {
       const unsupported = unsupportedVersion(id, requested);
       if (unsupported) return unsupported;
     } else if (!this.ready) {
@@ -524,13 +524,15 @@ export class Session {
     }
     const refused = this.#admit(id);
     if (refused) return refused;
-    const route = modern ? MODERN_ROUTES[method] : ROUTES[method];
+    const route = perRequest ? PER_REQUEST_ROUTES[method] : ROUTES[method];
     if (!route) return errorResponse(id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${method}` });
     const params = msg.params ?? {};
-    const ctx = modern ? new ModernContext(this, msg) : new Context(this, msg);
+    const ctx = perRequest ? new PerRequestContext(this, msg) : new Context(this, msg);
     let out: unknown;
     try {
-      out = ctx instanceof ModernContext ? runModern(route, this.#reg, params, ctx) : route(this.#reg, params, ctx);
+      out = ctx instanceof PerRequestContext
+        ? runPerRequest(route, this.#core, params, ctx)
+        : route(this.#core, params, ctx);
     } catch (err) {
       return errorResponse(id, toErrorObject(err));
     }
@@ -553,7 +555,7 @@ export class Session {
         message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight`,
       });
     }
-    const max = this.server.options.maxInFlight;
+    const max = this.#core.options.maxInFlight;
     if (this.#inflight.size >= max) {
       return errorResponse(id, {
         code: ErrorCode.ServerBusy,
@@ -568,7 +570,7 @@ export class Session {
   #settle(msg: JsonRpcRequest, ctx: Context, out: PromiseLike<unknown>): Promise<Answer> {
     const { id, method } = msg;
     this.#inflight.set(id, ctx);
-    const timeout = this.server.options.requestTimeout;
+    const timeout = this.#core.options.requestTimeout;
     return new Promise<Answer>((resolve) => {
       const finish = (answer: Answer) => {
         if (this.#inflight.get(id) !== ctx) return resolve(undefined); // closed, or timed out already
@@ -615,13 +617,13 @@ export class Session {
     this.clientCapabilities = isRecord(params.capabilities) ? params.capabilities : {};
     const info = params.clientInfo;
     if (typeof info === "object" && info !== null) this.clientInfo = info as Implementation;
-    this.#advertised = this.server.capabilities;
+    this.#advertised = this.#core.capabilities();
     const result: Record<string, unknown> = {
       protocolVersion: this.protocolVersion,
       capabilities: this.#advertised,
-      serverInfo: this.server.serverInfo,
+      serverInfo: this.#core.serverInfo,
     };
-    if (this.server.options.instructions) result.instructions = this.server.options.instructions;
+    if (this.#core.options.instructions) result.instructions = this.#core.options.instructions;
     return resultFrame(id, result);
   }
 }

@@ -18,7 +18,7 @@ import type { RequestId } from "./jsonrpc.ts";
 import type { McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
 import type { WebSocketOptions } from "./transport_ws.ts";
-import type { CloseOptions } from "./_edge/admission.ts";
+import type { CloseOptions } from "./channel.ts";
 import type { OAuthResource } from "./oauth.ts";
 import { httpSessionOf } from "./_http/session.ts";
 import { createHttpHandler } from "./_http/endpoint.ts";
@@ -154,12 +154,5 @@ export function httpHandler(server: McpServer, options: HttpOptions = {}): HttpH
 export function closeSseStream(ctx: { session: Session; requestId: RequestId }): boolean {
   const hs = httpSessionOf(ctx.session);
   if (!hs || hs.ended || !primesStreams(hs.session.protocolVersion)) return false;
-  const r = hs.owners.get(ctx.requestId);
-  if (!r) return false;
-  if (r.mode === "undecided") {
-    r.closeRequested = true;
-    return true;
-  }
-  if (r.mode !== "sse" || !r.stream) return false;
-  return hs.events.closeConnection(r.stream);
+  return hs.owners.get(ctx.requestId)?.closeStream() ?? false;
 }

@@ -8,10 +8,10 @@
  */
 
 import { ErrorCode } from "./jsonrpc.ts";
-import type { McpServer } from "./server.ts";
+import { coreOf, type McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
-import { type CloseOptions, drainSessions, runtime } from "./_edge/admission.ts";
-import { holdTasks } from "./_core/tasks.ts";
+import type { CloseOptions } from "./channel.ts";
+import { drainSessions, runtime } from "./_edge/admission.ts";
 
 /** Options of {@linkcode serveStdio}. */
 export interface StdioOptions {
@@ -80,7 +80,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   const writer = (options.output ?? defaultOutput()).getWriter();
   const encoder = new TextEncoder();
   const restore = options.redirectConsole === false ? () => {} : redirectConsole();
-  const release = holdTasks(server);
+  const lease = coreOf(server).attach();
   let ended = false;
   let reading = true;
   let resolveClosed!: () => void;
@@ -105,7 +105,7 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
     ended = true;
     reading = false;
     session.closed();
-    void release();
+    void lease.end();
     reader.cancel().catch(() => {});
     try {
       writer.releaseLock(); // writes already queued still go out

@@ -6,13 +6,12 @@
  * @module
  */
 
-import type { McpServer } from "./server.ts";
-import { clusterOf } from "./_cluster/node.ts";
+import { coreOf, type McpServer } from "./server.ts";
 import type { Session } from "./session.ts";
+import type { CloseOptions } from "./channel.ts";
 import {
   checkAdmissionOptions,
   checkRequest,
-  type CloseOptions,
   drainSessions,
   endpointUrls,
   isPath,
@@ -20,16 +19,16 @@ import {
   otherPath,
   runtime,
   text,
-  waitAtMost,
 } from "./_edge/admission.ts";
 import { type OAuthResource, TOKEN_EXPIRED_CLOSE_CODE } from "./oauth.ts";
 import { type Admitted, type Conn, utf8Length, type WsCore } from "./_ws/core.ts";
 import { upgradeDeno } from "./_ws/deno.ts";
-import { bunWebSocket, isBunServer, upgradeBun } from "./_ws/bun.ts";
+import { type BunServerLike, bunWebSocket, type BunWebSocketHandlers, isBunServer, upgradeBun } from "./_ws/bun.ts";
+import { at, waitAtMost } from "./_util/timers.ts";
 
+// Bun's adapter owns the types of the Bun objects it takes; they are part of this module's API.
+export type { BunServerLike, BunSocketLike, BunWebSocketHandlers } from "./_ws/bun.ts";
 export type { CloseOptions };
-
-const MAX_TIMER = 2_147_483_647;
 
 /** Options of {@linkcode websocketHandler} and {@linkcode serve}. */
 export interface WebSocketOptions {
@@ -71,48 +70,6 @@ export interface WebSocketOptions {
    * served. Instead of `authenticate`.
    */
   oauth?: OAuthResource;
-}
-
-/** The subset of Bun's `Server` that {@linkcode WebSocketHandler.fetch} uses. */
-export interface BunServerLike {
-  /** Upgrades a request to a WebSocket. */
-  upgrade(req: Request, options: { headers?: Record<string, string>; data: unknown }): boolean;
-}
-
-/** The subset of Bun's `ServerWebSocket` the handler uses. */
-export interface BunSocketLike {
-  /** Connection state attached at upgrade. */
-  data: unknown;
-  /** Sends a frame; returns bytes sent, -1 when queued under backpressure, 0 when dropped. */
-  send(data: string): number;
-  /** Sends a ping frame. */
-  ping?(): unknown;
-  /** Closes with a code and reason. */
-  close(code?: number, reason?: string): void;
-  /** Bytes queued. */
-  getBufferedAmount?(): number;
-}
-
-/** Bun's `websocket` handler object, for `Bun.serve({ websocket })`. */
-export interface BunWebSocketHandlers {
-  /** A socket opened. */
-  open(ws: BunSocketLike): void;
-  /** A frame arrived. */
-  message(ws: BunSocketLike, message: string | Uint8Array): void;
-  /** A socket closed. */
-  close(ws: BunSocketLike, code: number, reason: string): void;
-  /** A pong arrived. */
-  pong(ws: BunSocketLike): void;
-  /** Largest frame in bytes; Bun closes with 1009 beyond it. */
-  maxPayloadLength: number;
-  /** Seconds without traffic before Bun closes the socket; 0, since the handler pings by itself. */
-  idleTimeout: number;
-  /** Whether Bun sends pings of its own; false, since the handler pings by itself. */
-  sendPings: boolean;
-  /** Bytes queued before backpressure. */
-  backpressureLimit: number;
-  /** Whether Bun closes a socket over the backpressure limit. */
-  closeOnBackpressureLimit: boolean;
 }
 
 /**
@@ -178,8 +135,9 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
   const originAllowed = originCheck(options.allowedOrigins);
   const conns = new Set<Conn>();
   let closing = false;
-  // In a cluster, notifications raised on other instances reach these sockets too.
-  const detach = clusterOf(server)?.attach();
+  // Holds the server's tasks up while serving; in a cluster, notifications raised on other instances reach
+  // these sockets too.
+  const lease = coreOf(server).attach();
   // Bun: one timer pings every socket. Deno pings natively (idleTimeout).
   let pinger: ReturnType<typeof setInterval> | undefined;
   const pingAll = () => {
@@ -204,7 +162,9 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       conns.add(conn);
       if (conn.ping && pinger === undefined) pinger = setInterval(pingAll, core.keepAlive);
       conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
-      if (conn.expires !== undefined) expireAt(conn, conn.expires);
+      if (conn.expires !== undefined) {
+        conn.expiry = at(conn.expires, () => conn.close(TOKEN_EXPIRED_CLOSE_CODE, "access token expired"));
+      }
     },
     message(conn, data) {
       conn.alive = true;
@@ -218,20 +178,11 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       }
     },
     gone(conn) {
-      clearTimeout(conn.expiry);
+      conn.expiry?.();
       if (!conns.delete(conn)) return;
       conn.session?.closed();
       if (pinger !== undefined && ![...conns].some((c) => c.ping)) (clearInterval(pinger), pinger = undefined);
     },
-  };
-
-  // Closes the socket when its token expires; a timer fires at most 2^31 - 1 ms ahead, so a far expiry re-arms it.
-  const expireAt = (conn: Conn, at: number) => {
-    const ms = at - Date.now();
-    conn.expiry = setTimeout(
-      () => ms > MAX_TIMER ? expireAt(conn, at) : conn.close(TOKEN_EXPIRED_CLOSE_CODE, "access token expired"),
-      Math.max(0, Math.min(ms, MAX_TIMER)),
-    );
   };
 
   const busy = () =>
@@ -275,15 +226,16 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     get connections() {
       return conns.size;
     },
-    async close(opts = {}) {
+    close(opts = {}) {
       closing = true;
       const timeout = opts.timeout ?? 10_000;
-      await drainSessions([...conns].map((c) => c.session).filter((s): s is Session => !!s), timeout);
-      const open = [...conns];
-      for (const c of open) c.close(1001, "server shutting down");
-      // Let the close frames go out before the caller stops the HTTP server.
-      await waitAtMost(Promise.all(open.map((c) => c.ended)), Math.min(1000, timeout));
-      detach?.();
+      return lease.end(async () => {
+        await drainSessions([...conns].map((c) => c.session).filter((s): s is Session => !!s), timeout);
+        const open = [...conns];
+        for (const c of open) c.close(1001, "server shutting down");
+        // Let the close frames go out before the caller stops the HTTP server.
+        await waitAtMost(Promise.all(open.map((c) => c.ended)), Math.min(1000, timeout));
+      });
     },
   };
 }

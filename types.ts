@@ -361,6 +361,18 @@ export interface GetPromptResult {
   _meta?: Meta;
 }
 
+/** The notifications a 2026-07-28 `subscriptions/listen` stream asks for. */
+export interface SubscriptionFilter {
+  /** Send `notifications/tools/list_changed`. */
+  toolsListChanged?: boolean;
+  /** Send `notifications/prompts/list_changed`. */
+  promptsListChanged?: boolean;
+  /** Send `notifications/resources/list_changed`. */
+  resourcesListChanged?: boolean;
+  /** Send `notifications/resources/updated` for these URIs. */
+  resourceSubscriptions?: string[];
+}
+
 // ---------------------------------------------------------------------------
 // Logging, sampling, roots
 

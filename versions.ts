@@ -36,6 +36,19 @@ export const META = {
 // Versions by feature, so that a new version is one line here and not a hunt for string comparisons.
 const BATCHES = new Set(["2025-03-26", "2024-11-05"]);
 const SINCE_2025_11_25 = new Set(["2025-11-25", ...PER_REQUEST_PROTOCOL_VERSIONS]);
+const PER_REQUEST = new Set(PER_REQUEST_PROTOCOL_VERSIONS);
+// Tasks as session methods (params.task, tasks/*) were 2025-11-25's; 2026-07-28 made them an extension.
+const SESSION_TASKS = new Set(["2025-11-25"]);
+
+/** Whether `version` is a per-request one (2026-07-28 on): no `initialize`, everything in each request's `_meta`. @internal */
+export function isPerRequest(version: string): boolean {
+  return PER_REQUEST.has(version);
+}
+
+/** Whether a session under `version` has `params.task` and the `tasks/*` methods (2025-11-25 only). @internal */
+export function hasSessionTasks(version: string): boolean {
+  return SESSION_TASKS.has(version);
+}
 
 /** Whether `version` allows JSON-RPC batches (2025-03-26 and 2024-11-05 only). @internal */
 export function allowsBatches(version: string): boolean {

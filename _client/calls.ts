@@ -1,5 +1,5 @@
 // The McpClient methods that are one request each, or a loop of them over cursors: lists, calls, reads,
-// prompts, completion, ping. They need nothing of the connection but its request(), which _client.ts gives.
+// prompts, completion, ping. They need nothing of the connection but its request(), which client.ts gives.
 
 import { ErrorCode } from "../jsonrpc.ts";
 import type {

@@ -1,9 +1,9 @@
 // The connection behind connect(): the WebSocket, the initialize handshake
 // (or the server/discover probe of 2026-07-28), reconnection, notifications,
-// input_required rounds. Requests in flight live in _client_outbound.ts; the
-// methods that are plain requests in _client_calls.ts; the answers to the
-// server's requests in _client_answers.ts; subscriptions and listens in
-// _client_listen.ts; what 2026-07-28 adds to messages, in _client_modern.ts.
+// input_required rounds. Requests in flight live in outbound.ts; the
+// methods that are plain requests in calls.ts; the answers to the
+// server's requests in answers.ts; subscriptions and listens in
+// listen.ts; what 2026-07-28 adds to messages, in per_request.ts.
 
 import { classify, ErrorCode, type JsonRpcNotification, notificationFrame, type RequestId } from "../jsonrpc.ts";
 import type { Implementation, LoggingLevel } from "../types.ts";
@@ -29,12 +29,12 @@ import {
   envelope,
   inputRequestsOf,
   isLogLevel,
-  isModernError,
+  isPerRequestError,
   MAX_INPUT_ROUNDS,
-  MODERN_VERSIONS,
+  PER_REQUEST_VERSIONS,
   type Scope,
   strip,
-} from "./modern.ts";
+} from "./per_request.ts";
 
 function plainHeaders(init: HeadersInit): Record<string, string> {
   const out: Record<string, string> = {};
@@ -58,7 +58,7 @@ export const CLIENT_PROTOCOL_VERSIONS: readonly string[] = [
 ];
 
 // The versions an initialize result may name.
-const INITIALIZE_VERSIONS = CLIENT_PROTOCOL_VERSIONS.filter((v) => !MODERN_VERSIONS.includes(v));
+const INITIALIZE_VERSIONS = CLIENT_PROTOCOL_VERSIONS.filter((v) => !PER_REQUEST_VERSIONS.includes(v));
 
 // How long "auto" waits for an answer to server/discover before taking the server for a 2025 one
 // (at most half the connect timeout, leaving the other half to initialize).
@@ -96,7 +96,7 @@ export class Client extends ClientCalls implements McpClient {
   #listeners = new Map<string, Set<NotificationListener>>();
   #subs: Subscriptions;
   // Found by the first connection; reconnections keep it.
-  #era?: "modern" | "legacy";
+  #era?: "perRequest" | "session";
   #logLevel?: LoggingLevel;
   #sleep?: Sleep;
   #resolveClosed!: (info: CloseInfo) => void;
@@ -116,7 +116,7 @@ export class Client extends ClientCalls implements McpClient {
     this.#answers = new Answers(opts);
     this.#subs = new Subscriptions(
       {
-        modern: () => this.#era === "modern",
+        perRequest: () => this.#era === "perRequest",
         closed: () => this.#isClosed(),
         request: (method, params, options) => this.request(method, params, options),
         on: (method, listener) => this.on(method, listener),
@@ -206,19 +206,19 @@ export class Client extends ClientCalls implements McpClient {
     try {
       ws = await this.#dial(give);
       const mode = this.#opts.protocolVersion ?? CLIENT_PROTOCOL_VERSION;
-      const probe = this.#era ? this.#era === "modern" : mode === "auto" || MODERN_VERSIONS.includes(mode);
-      let modern = false;
+      const probe = this.#era ? this.#era === "perRequest" : mode === "auto" || PER_REQUEST_VERSIONS.includes(mode);
+      let perRequest = false;
       if (probe) {
-        const verdict = await this.#discover(this.#era === "modern" || mode !== "auto", give);
+        const verdict = await this.#discover(this.#era === "perRequest" || mode !== "auto", give);
         // A 2025 server that closes the socket on an unknown first request gets a new one for initialize.
         if (verdict === "closed") {
           if (ws.readyState !== CLOSED) ws.close();
           ws = await this.#dial(give);
         }
-        modern = verdict === "modern";
+        perRequest = verdict === "perRequest";
       }
-      if (!modern) await this.#initialize(ws, give);
-      this.#era = modern ? "modern" : "legacy";
+      if (!perRequest) await this.#initialize(ws, give);
+      this.#era = perRequest ? "perRequest" : "session";
       this.#state = "open";
       // Requests made while reconnecting go out now.
       this.#out.flush(ws);
@@ -264,7 +264,7 @@ export class Client extends ClientCalls implements McpClient {
       this.#request(
         "initialize",
         {
-          protocolVersion: mode === "auto" || MODERN_VERSIONS.includes(mode) ? CLIENT_PROTOCOL_VERSION : mode,
+          protocolVersion: mode === "auto" || PER_REQUEST_VERSIONS.includes(mode) ? CLIENT_PROTOCOL_VERSION : mode,
           capabilities: this.#capabilities(),
           clientInfo: this.#opts.clientInfo ?? DEFAULT_CLIENT_INFO,
         },
@@ -299,14 +299,14 @@ export class Client extends ClientCalls implements McpClient {
   }
 
   /**
-   * Sends `server/discover` naming 2026-07-28. "modern": the server speaks it
-   * (the client is set up from the result). "legacy": it answered with an
+   * Sends `server/discover` naming 2026-07-28. "perRequest": the server speaks it
+   * (the client is set up from the result). "session": it answered with an
    * error a 2026-07-28 server would not give, or not in time. "closed": it
-   * closed the connection. A `pinned` probe throws instead of "legacy" or
+   * closed the connection. A `pinned` probe throws instead of "session" or
    * "closed"; an error only a 2026-07-28 server gives always throws.
    */
-  async #discover(pinned: boolean, give: Promise<never>): Promise<"modern" | "legacy" | "closed"> {
-    const wanted = MODERN_VERSIONS[0];
+  async #discover(pinned: boolean, give: Promise<never>): Promise<"perRequest" | "session" | "closed"> {
+    const wanted = PER_REQUEST_VERSIONS[0];
     const answer = await Promise.race([
       this.#out.request(
         "server/discover",
@@ -319,7 +319,7 @@ export class Client extends ClientCalls implements McpClient {
     if (this.#isClosed()) throw this.#closedWhileConnecting();
     if ("r" in answer) {
       const d = discovered(answer.r);
-      const version = MODERN_VERSIONS.find((v) => d.supportedVersions.includes(v));
+      const version = PER_REQUEST_VERSIONS.find((v) => d.supportedVersions.includes(v));
       if (version) {
         this.#init = {
           serverInfo: d.serverInfo,
@@ -327,9 +327,9 @@ export class Client extends ClientCalls implements McpClient {
           protocolVersion: version,
           instructions: d.instructions,
         };
-        return "modern";
+        return "perRequest";
       }
-      if (!pinned && d.supportedVersions.some((v) => INITIALIZE_VERSIONS.includes(v))) return "legacy";
+      if (!pinned && d.supportedVersions.some((v) => INITIALIZE_VERSIONS.includes(v))) return "session";
       throw new McpClientError(
         ErrorCode.ConnectionClosed,
         `The server speaks protocol ${d.supportedVersions.join(", ") || "(none listed)"}, not ${wanted}${
@@ -342,7 +342,7 @@ export class Client extends ClientCalls implements McpClient {
     const e = answer.e;
     // Closed is what the socket says, not an error code: -32000 is also a 2025 server's "not initialized".
     const closed = this.#ws === undefined || this.#ws.readyState !== OPEN;
-    if (isModernError(e) || pinned) {
+    if (isPerRequestError(e) || pinned) {
       const err = e as McpClientError;
       const how = closed ? "closed the connection" : `answered server/discover with "${err.message}"`;
       throw new McpClientError(
@@ -352,7 +352,7 @@ export class Client extends ClientCalls implements McpClient {
         "server/discover",
       );
     }
-    return closed ? "closed" : "legacy";
+    return closed ? "closed" : "session";
   }
 
   // What 2026-07-28 requests say about the client.
@@ -470,7 +470,7 @@ export class Client extends ClientCalls implements McpClient {
   async #restore(): Promise<void> {
     const work: Promise<unknown>[] = [this.#subs.restore()];
     // Under 2026-07-28 the log level rides on every request.
-    if (this.#era !== "modern" && this.#logLevel) {
+    if (this.#era !== "perRequest" && this.#logLevel) {
       work.push(this.request("logging/setLevel", { level: this.#logLevel }).catch((e) => this.#report(e)));
     }
     await Promise.all(work);
@@ -575,12 +575,12 @@ export class Client extends ClientCalls implements McpClient {
     if (this.#state === "closed") {
       return Promise.reject(new McpClientError(ErrorCode.ConnectionClosed, "The client is closed", undefined, method));
     }
-    if (this.#era === "modern" && !handshake) return this.#modernRequest(method, params, options);
+    if (this.#era === "perRequest" && !handshake) return this.#perRequestCall(method, params, options);
     return this.#out.request(method, params, options, handshake);
   }
 
   // A 2026-07-28 request: `_meta` on every round; input_required answered by the handlers, then retried.
-  async #modernRequest(
+  async #perRequestCall(
     method: string,
     params: Record<string, unknown> | undefined,
     options: RequestOptions,
@@ -664,7 +664,7 @@ export class Client extends ClientCalls implements McpClient {
   }
 
   async setLogLevel(level: LoggingLevel, options?: RequestOptions): Promise<void> {
-    if (this.#era === "modern") {
+    if (this.#era === "perRequest") {
       if (!isLogLevel(level)) {
         throw new McpClientError(
           ErrorCode.InvalidParams,

@@ -8,7 +8,7 @@ import { ErrorCode, type JsonRpcNotification, type RequestId } from "../jsonrpc.
 import type { ListenFilter, Listening, NotificationListener, RequestOptions, ServerCapabilities } from "../client.ts";
 import { McpClientError } from "./error.ts";
 import { abortReason, MAX_TIMER, type Outbound } from "./outbound.ts";
-import { envelope, filterOf, type Scope, subscriptionIdOf } from "./modern.ts";
+import { envelope, filterOf, type Scope, subscriptionIdOf } from "./per_request.ts";
 
 /** One listen the user (or a subscription) keeps open, across reconnections. */
 export interface ListenState {
@@ -181,7 +181,7 @@ export class Listens {
 /** What {@linkcode Subscriptions} needs of its Client. */
 export interface SubscriptionHost {
   /** Whether the connection speaks 2026-07-28. */
-  modern(): boolean;
+  perRequest(): boolean;
   closed(): boolean;
   request(method: string, params: Record<string, unknown>, options?: RequestOptions): Promise<Record<string, unknown>>;
   on(method: string, listener: NotificationListener): () => void;
@@ -221,7 +221,7 @@ export class Subscriptions {
   async subscribe(uri: string, onUpdate: UpdateListener, options?: RequestOptions): Promise<() => Promise<void>> {
     const host = this.#host;
     if (host.closed()) throw closed("subscribe");
-    if (host.modern()) return this.#subscribeModern(uri, onUpdate, options);
+    if (host.perRequest()) return this.#subscribePerRequest(uri, onUpdate, options);
     let sub = this.#subs.get(uri);
     if (!sub) {
       sub = { listeners: new Set([onUpdate]) };
@@ -246,7 +246,7 @@ export class Subscriptions {
     };
   }
 
-  async #subscribeModern(
+  async #subscribePerRequest(
     uri: string,
     onUpdate: UpdateListener,
     options?: RequestOptions,
@@ -297,7 +297,7 @@ export class Subscriptions {
       throw new TypeError("resourceSubscriptions must be an array of URI strings");
     }
     if (this.#host.closed()) throw closed("subscriptions/listen");
-    if (!this.#host.modern()) return await this.#listenLegacy(filter, onNotification, options);
+    if (!this.#host.perRequest()) return await this.#listenOnSession(filter, onNotification, options);
     const l = this.listens.add(uris ? { ...filter, resourceSubscriptions: [...uris] } : { ...filter }, onNotification);
     try {
       await this.listens.open(l, options);
@@ -315,7 +315,7 @@ export class Subscriptions {
   }
 
   // The 2025 meaning of a listen: list changes need no opt-in; resource updates need resources/subscribe.
-  async #listenLegacy(
+  async #listenOnSession(
     filter: ListenFilter,
     onNotification: NotificationListener | undefined,
     options: RequestOptions,
@@ -378,7 +378,7 @@ export class Subscriptions {
   /** On a new connection: the listens again (2026-07-28), or `resources/subscribe` of every URI. */
   async restore(): Promise<void> {
     const report = (e: unknown) => this.#host.report(e);
-    if (this.#host.modern()) return await this.listens.restore(report);
+    if (this.#host.perRequest()) return await this.listens.restore(report);
     await Promise.all(
       [...this.#subs.keys()].map((uri) => this.#host.request("resources/subscribe", { uri }).catch(report)),
     );

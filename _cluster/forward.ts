@@ -7,7 +7,7 @@
 
 import { ErrorCode } from "../jsonrpc.ts";
 import { rpcError } from "../_util/http.ts";
-import { errorText } from "../_util/util.ts";
+import { errorText } from "../_util/values.ts";
 
 /** What the forwarder needs of its cluster node. */
 export interface Bus {

@@ -1,6 +1,6 @@
 // One instance's side of a cluster (cluster.ts): its heartbeats and the bus's health, server-wide
-// notifications relayed to and from the other instances, and the HTTP endpoints that serve requests
-// forwarded from them (_cluster_forward.ts), and task updates and cancellations for the tasks it runs.
+// notifications relayed to and from the other instances, the HTTP endpoints that serve requests
+// forwarded from them (forward.ts), and task updates and cancellations for the tasks it runs.
 //
 // Forwarding rather than shared session state: a session's in-flight handlers, its server→client
 // requests and its event log live in the owner's memory, so the owner serves every request of the
@@ -8,20 +8,14 @@
 // session outlives its owner, which is what the spec's 404-then-re-initialize expects.
 
 import type { ClusterTransport } from "../cluster.ts";
-import type { McpServer } from "../server.ts";
 import type { Fanout, Notice } from "../_core/fanout.ts";
 import { type Bus, type Endpoint, Forwarder } from "./forward.ts";
-import { errorText, unref } from "../_util/util.ts";
-import { tasksOf } from "../_core/tasks.ts";
+import { unref, within } from "../_util/timers.ts";
+import { randomId } from "../_util/ids.ts";
+import { errorText } from "../_util/values.ts";
 
-const nodes = new WeakMap<McpServer, ClusterNode>();
 // A transport carries one server's messages: a second server on it would take its subscriptions over.
 const used = new WeakSet<ClusterTransport>();
-
-/** The cluster node of `server`, if it has the `cluster` option. */
-export function clusterOf(server: McpServer): ClusterNode | undefined {
-  return nodes.get(server);
-}
 
 const ID = /^[A-Za-z0-9_-]{12}$/;
 
@@ -36,8 +30,8 @@ export class ClusterNode implements Bus {
   readonly id: string;
   readonly heartbeat: number;
   #transport: ClusterTransport;
-  #server: McpServer;
   #fanout: Fanout;
+  #onTask: (message: Record<string, unknown>) => void;
   #log: (message: string) => void;
   // Topics are per server name, so that two servers on one bus stay apart.
   #name: string;
@@ -64,24 +58,31 @@ export class ClusterNode implements Bus {
   #listener = (message: string) => this.#receive(message);
   #echo: string;
 
-  constructor(server: McpServer, transport: ClusterTransport, fanout: Fanout) {
+  /**
+   * `name`: the server's, which names its topics on the bus; `fanout` sends and receives the server-wide
+   * notifications; `onTask` takes what other instances ask of the tasks this one runs.
+   */
+  constructor(
+    name: string,
+    transport: ClusterTransport,
+    fanout: Fanout,
+    onTask: (message: Record<string, unknown>) => void,
+  ) {
     if (used.has(transport)) {
       throw new TypeError("this cluster transport already serves another McpServer: create one per server");
     }
     used.add(transport);
-    const bytes = crypto.getRandomValues(new Uint8Array(9));
-    this.id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+    this.id = randomId(9);
     this.heartbeat = Math.max(10, transport.heartbeat ?? 1000);
     this.#transport = transport;
-    this.#server = server;
     this.#fanout = fanout;
+    this.#onTask = onTask;
     this.#log = transport.log ?? ((m) => console.error(m));
-    this.#name = server.options.name;
+    this.#name = name;
     this.#all = `${this.#name}/all`;
     this.#mine = `${this.#name}/to.${this.id}`;
     this.#forwarder = new Forwarder(this, this.#endpoints);
     this.#echo = `{"f":"${this.id}"`;
-    nodes.set(server, this);
   }
 
   /** Whether the bus works and this instance hears its topics. */
@@ -259,19 +260,9 @@ export class ClusterNode implements Bus {
       case "changed":
         return this.#fanout.deliver(m as unknown as Notice);
       case "task":
-        return tasksOf(this.#server).receive(m);
+        return this.#onTask(m);
       default:
         return this.#forwarder.receive(from, m);
     }
   }
-}
-
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

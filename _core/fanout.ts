@@ -3,26 +3,13 @@
 // backend publishes these across instances and delivers them here on each one.
 
 import type { RequestId } from "../jsonrpc.ts";
-import type { LoggingLevel } from "../types.ts";
+import type { LoggingLevel, SubscriptionFilter } from "../types.ts";
 import type { Session } from "../session.ts";
-import type { McpServer } from "../server.ts";
 import type { Kind } from "./registry.ts";
 import { META } from "../versions.ts";
-import { levelRank } from "../_util/util.ts";
+import { levelRank } from "../_util/log_levels.ts";
 
-/** The 2026-07-28 subscription filter of `subscriptions/listen`. */
-export interface SubscriptionFilter {
-  /** Send `notifications/tools/list_changed`. */
-  toolsListChanged?: boolean;
-  /** Send `notifications/prompts/list_changed`. */
-  promptsListChanged?: boolean;
-  /** Send `notifications/resources/list_changed`. */
-  resourcesListChanged?: boolean;
-  /** Send `notifications/resources/updated` for these URIs. */
-  resourceSubscriptions?: string[];
-}
-
-/** A server-wide notification as it crosses instances (see _cluster.ts). */
+/** A server-wide notification as it crosses instances (see _cluster/node.ts). */
 export type Notice =
   | { t: "updated"; uri: string }
   | { t: "log"; level: LoggingLevel; data: unknown; logger?: string }
@@ -33,13 +20,6 @@ interface Listen {
   end: () => void;
 }
 
-const fanouts = new WeakMap<McpServer, Fanout>();
-
-/** The fan-out of `server`. */
-export function fanoutOf(server: McpServer): Fanout {
-  return fanouts.get(server)!;
-}
-
 export class Fanout {
   /** Every open session of this server in this process. */
   readonly sessions: Set<Session> = new Set();
@@ -47,10 +27,6 @@ export class Fanout {
   #pending = new Set<Kind>();
   /** Set while the server is part of a cluster: sends a notification to the other instances. */
   relay?: (notice: Notice) => void;
-
-  constructor(server: McpServer) {
-    fanouts.set(server, this);
-  }
 
   /** Tells every session that `kind`'s list changed; a burst of changes becomes one notification per kind. */
   listChanged(kind: Kind): void {

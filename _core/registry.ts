@@ -1,8 +1,7 @@
 // What an McpServer offers: its tools, resources, templates and prompts, the lookups the method
-// handlers make, and list pages serialized once. McpServer owns one; sessions and handlers reach it
-// through registryOf(), so none of this shows in the public API.
+// handlers make, and list pages serialized once. The server's core owns one (core.registry).
 
-import { ErrorCode, McpError } from "../jsonrpc.ts";
+import { decodeCursor, pageOf } from "./paging.ts";
 import type { Prompt, Resource, ResourceTemplate, StandardSchemaV1, Tool } from "../types.ts";
 import type { UriTemplate } from "../uri_template.ts";
 import type { TaskSupport } from "../tasks.ts";
@@ -10,7 +9,6 @@ import type { Context } from "../context.ts";
 import type {
   CacheHint,
   Completer,
-  McpServer,
   PromptHandler,
   Registered,
   ResourceReader,
@@ -64,28 +62,18 @@ export interface FoundResource {
   cache?: CacheHint;
 }
 
-const registries = new WeakMap<McpServer, Registry>();
-
-/** The registry of `server`. */
-export function registryOf(server: McpServer): Registry {
-  return registries.get(server)!;
-}
-
 export class Registry {
-  readonly tools = new Map<string, ToolEntry>();
-  readonly resources = new Map<string, ResourceEntry>();
-  readonly templates = new Map<string, TemplateEntry>();
-  readonly prompts = new Map<string, PromptEntry>();
+  readonly tools: Map<string, ToolEntry> = new Map();
+  readonly resources: Map<string, ResourceEntry> = new Map();
+  readonly templates: Map<string, TemplateEntry> = new Map();
+  readonly prompts: Map<string, PromptEntry> = new Map();
   #listCache = new Map<string, string>();
 
   /** `changed` is told of every change to what a kind lists. */
   constructor(
-    readonly server: McpServer,
     readonly pageSize: number,
     private readonly changed: (kind: Kind) => void,
-  ) {
-    registries.set(server, this);
-  }
+  ) {}
 
   register<E extends { enabled: boolean }>(
     kind: Kind,
@@ -125,13 +113,8 @@ export class Registry {
     const key = `${kind}:${offset}`;
     let json = this.#listCache.get(key);
     if (json === undefined) {
-      const all = items();
-      const size = this.pageSize;
-      const page = all.slice(offset, offset + size);
       const field = kind === "resources/templates" ? "resourceTemplates" : kind;
-      const result: Record<string, unknown> = { [field]: page };
-      if (offset + size < all.length) result.nextCursor = encodeCursor(kind, offset + size);
-      json = JSON.stringify(result);
+      json = JSON.stringify(pageOf(kind, field, items(), offset, this.pageSize));
       this.#listCache.set(key, json);
     }
     return json;
@@ -189,27 +172,4 @@ export class Registry {
     const p = typeof name === "string" ? this.prompts.get(name) : undefined;
     return p?.enabled ? p : undefined;
   }
-}
-
-// Cursors name their list so one list's cursor is refused by another.
-export function encodeCursor(kind: string, offset: number): string {
-  return btoa(`${kind}:${offset}`);
-}
-
-export function decodeCursor(kind: string, cursor: unknown): number {
-  if (cursor === undefined) return 0;
-  const bad = () =>
-    new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous page unchanged");
-  if (typeof cursor !== "string" || cursor.length > 200) throw bad();
-  let text: string;
-  try {
-    text = atob(cursor);
-  } catch {
-    throw bad();
-  }
-  const prefix = `${kind}:`;
-  if (!text.startsWith(prefix)) throw bad();
-  const digits = text.slice(prefix.length);
-  if (!/^[0-9]{1,9}$/.test(digits)) throw bad();
-  return Number(digits);
 }

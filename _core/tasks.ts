@@ -5,35 +5,27 @@
 // client through ordinary requests that ride on a waiting tasks/result, 2026-07-28 through the task's
 // inputRequests, answered by tasks/update.
 
-import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest, McpError, type RequestId } from "../jsonrpc.ts";
-import type {
-  CreateMessageParams,
-  CreateMessageResult,
-  ElicitResult,
-  InferOutput,
-  LoggingLevel,
-  Root,
-  StandardSchemaV1,
-} from "../types.ts";
-import { Context } from "../context.ts";
-import type { ClientRequestOptions, Session } from "../session.ts";
-import { type ElicitUrlOptions, UrlElicitationRequiredError, type UrlElicitResult } from "../url_elicitation.ts";
-import { urlElicitParams } from "../_dispatch/elicitation.ts";
-import type { McpServer } from "../server.ts";
+import { ErrorCode, type JsonRpcErrorObject, McpError, type RequestId } from "../jsonrpc.ts";
+import type { Context } from "../context.ts";
+import type { Session } from "../session.ts";
 import { memoryTaskStore, type TaskOptions, type TaskRecord, type TaskStatus, type TaskStore } from "../tasks.ts";
-import { toErrorObject } from "../_dispatch/results.ts";
-import { decodeCursor, encodeCursor } from "./registry.ts";
-import { describe, invalid, isRecord, later, levelRank, principalOf, unref } from "../_util/util.ts";
-import { clusterOf, ownerOf } from "../_cluster/node.ts";
+import { type ClusterNode, ownerOf } from "../_cluster/node.ts";
+import { decodeCursor, pageOf } from "./paging.ts";
+import { isPerRequest } from "../versions.ts";
+import { principalOf } from "../_util/principal.ts";
+import { later, unref } from "../_util/timers.ts";
+import { randomId } from "../_util/ids.ts";
+import { describe, invalid, isRecord, toErrorObject } from "../_util/values.ts";
 
 /** The `_meta` key tying a message to its task (2025-11-25). */
 export const RELATED_TASK = "io.modelcontextprotocol/related-task";
 /** The 2026-07-28 extension's name, in capabilities. */
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
 
-const FINAL = new Set<TaskStatus>(["completed", "failed", "cancelled"]);
-// Runs of a 2026-07-28 task's handler that may each end asking for pages to visit.
-const MAX_URL_ROUNDS = 16;
+/** Whether a task's status is final: nothing changes it any more. */
+export const FINAL: ReadonlySet<TaskStatus> = new Set<TaskStatus>(["completed", "failed", "cancelled"]);
+// The era a record was created in, by the kind of request that created it (its era field names the version).
+const ERA = { session: "2025-11-25", perRequest: "2026-07-28" } as const satisfies Record<string, TaskRecord["era"]>;
 
 /** A task running in this process. */
 export interface Live {
@@ -60,7 +52,7 @@ export interface Live {
 }
 
 /** A waiting tasks/result: the session it came on (maybe not the task's own, which may be gone) and its id. */
-interface Ride {
+export interface Ride {
   session: Session;
   id: RequestId;
 }
@@ -91,50 +83,8 @@ function waitOn<T>(register: (cb: (v: T) => void) => () => void, signal: AbortSi
 /** Handed to questions waiting for a tasks/result when the client waits on another instance. */
 const AWAY = { session: undefined as unknown as Session, id: "" } as Ride;
 
-/** A context that can make its own kind of task context (2026-07-28's does). */
-interface TaskAware {
-  forTask?(live: Live, tasks: TaskManager): Context;
-}
-
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-// In a cluster a task's id starts with the id of the instance that runs it, as session ids do.
-function taskId(server: McpServer): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  const node = clusterOf(server);
-  return node ? `${node.id}.${id}` : id;
-}
-
-const managers = new WeakMap<McpServer, TaskManager>();
-
-/** The server's task manager, made on first use. */
-export function tasksOf(server: McpServer): TaskManager {
-  let m = managers.get(server);
-  if (!m) managers.set(server, m = new TaskManager(server, server.options.tasks));
-  return m;
-}
-
-const holds = new WeakMap<McpServer, number>();
-
-/**
- * A transport serving `server` (serve, mcpHandler, stdio) holds its tasks up; the returned function lets
- * go, at the start of its close. When the last lets go, the running tasks are aborted and marked failed,
- * so that a waiting tasks/result is answered before the drain, and no other transport's tasks are cut.
- */
-export function holdTasks(server: McpServer): () => Promise<void> {
-  holds.set(server, (holds.get(server) ?? 0) + 1);
-  let held = true;
-  return () => {
-    if (!held) return Promise.resolve();
-    held = false;
-    const n = (holds.get(server) ?? 1) - 1;
-    holds.set(server, n);
-    if (n > 0) return Promise.resolve();
-    return managers.get(server)?.shutdown("The server shut down before the task ended") ?? Promise.resolve();
-  };
 }
 
 /** Checks task options when the server is made, so that a bad one fails at once. */
@@ -166,7 +116,7 @@ export function wireTask(r: TaskRecord): Record<string, unknown> {
 }
 
 /** The 2026-07-28 wire shape of a task; `detailed` adds the result, error or input requests of its status. */
-export function wireModernTask(r: TaskRecord, detailed: boolean): Record<string, unknown> {
+export function wirePerRequestTask(r: TaskRecord, detailed: boolean): Record<string, unknown> {
   const t = wire(r, "ttlMs", "pollIntervalMs");
   if (!detailed) return t;
   if (r.status === "completed" && r.result) t.result = r.result;
@@ -186,9 +136,14 @@ export class TaskManager {
   readonly maxRunning: number;
   #live = new Map<string, Live>();
   #running = new Map<string, number>();
+  #pageSize: number;
+  #cluster?: ClusterNode;
 
-  constructor(readonly server: McpServer, options: TaskOptions = {}) {
+  /** `pageSize`: of `tasks/list`; `cluster`: the node of a server that runs as one instance of several. */
+  constructor(options: TaskOptions = {}, pageSize: number, cluster?: ClusterNode) {
     checkTaskOptions(options);
+    this.#pageSize = pageSize;
+    this.#cluster = cluster;
     this.store = options.store ?? memoryTaskStore();
     this.maxTtl = options.maxTtl ?? 3_600_000;
     this.defaultTtl = Math.min(options.defaultTtl ?? 600_000, this.maxTtl);
@@ -201,12 +156,24 @@ export class TaskManager {
     return typeof this.store.list === "function";
   }
 
+  // In a cluster a task's id starts with the id of the instance that runs it, as session ids do.
+  #newId(): string {
+    const id = randomId(16);
+    return this.#cluster ? `${this.#cluster.id}.${id}` : id;
+  }
+
   /**
-   * Creates a task for the request of `ctx` and starts `run` in it. Resolves, once the record is
-   * saved (a `tasks/get` then finds it), with the record as it was created.
+   * Creates a task for the request of `ctx` and starts `run` in it, with the context `contextFor`
+   * makes for the task (the dispatcher's: each era has its own). Resolves, once the record is saved
+   * (a `tasks/get` then finds it), with the record as it was created.
    */
-  async start(ctx: Context, requestedTtl: unknown, run: (ctx: Context) => unknown): Promise<TaskRecord> {
-    const modern = ctx.protocolVersion !== "2025-11-25";
+  async start(
+    ctx: Context,
+    requestedTtl: unknown,
+    contextFor: (live: Live) => Context,
+    run: (ctx: Context) => unknown,
+  ): Promise<TaskRecord> {
+    const perRequest = isPerRequest(ctx.protocolVersion);
     if (
       requestedTtl !== undefined && requestedTtl !== null && !(typeof requestedTtl === "number" && requestedTtl >= 0)
     ) {
@@ -214,7 +181,7 @@ export class TaskManager {
     }
     const ttl = typeof requestedTtl === "number" ? Math.min(Math.max(1, requestedTtl), this.maxTtl) : this.defaultTtl;
     const owner = ownerOfAuth(ctx.auth);
-    const counter = owner || (modern ? "" : `session ${ctx.session.id}`);
+    const counter = owner || (perRequest ? "" : `session ${ctx.session.id}`);
     const running = this.#running.get(counter) ?? 0;
     if (running >= this.maxRunning) {
       throw new McpError(
@@ -224,16 +191,16 @@ export class TaskManager {
     }
     const now = Date.now();
     const record: TaskRecord = {
-      taskId: taskId(this.server),
+      taskId: this.#newId(),
       status: "working",
       createdAt: iso(now),
       lastUpdatedAt: iso(now),
       ttl,
       pollInterval: this.pollInterval,
       owner,
-      era: modern ? "2026-07-28" : "2025-11-25",
+      era: perRequest ? ERA.perRequest : ERA.session,
     };
-    if (!owner && !modern) record.session = ctx.session.id;
+    if (!owner && !perRequest) record.session = ctx.session.id;
     const live: Live = {
       record,
       controller: new AbortController(),
@@ -249,7 +216,7 @@ export class TaskManager {
       counter,
     };
     // Made now: its auth is the request's, before an HTTP session's token can change during the await.
-    (live as { ctx: Context }).ctx = (ctx as TaskAware).forTask?.(live, this) ?? new TaskContext(ctx, live, this);
+    (live as { ctx: Context }).ctx = contextFor(live);
     await this.store.set({ ...record }, ttl);
     this.#live.set(record.taskId, live);
     this.#running.set(counter, running + 1);
@@ -263,33 +230,17 @@ export class TaskManager {
   async #run(live: Live, run: (ctx: Context) => unknown): Promise<void> {
     let result: Record<string, unknown> | undefined;
     let error: JsonRpcErrorObject | undefined;
-    for (let round = 1;; round++) {
-      try {
-        const out = await run(live.ctx);
-        // Routes may answer with an already serialized result.
-        result = typeof out === "string" ? JSON.parse(out) : out as Record<string, unknown>;
-      } catch (e) {
-        let failure = e;
-        // 2026-07-28 has no -32042: the pages to visit become the task's input requests, and once the
-        // client has answered them all the handler runs again (as a retry would after input_required).
-        if (e instanceof UrlElicitationRequiredError && live.record.era === "2026-07-28" && round < MAX_URL_ROUNDS) {
-          try {
-            await Promise.all(
-              e.elicitations.map((el) => this.ask(live, "elicitation/create", urlElicitParams(el, false))),
-            );
-            continue;
-          } catch (asked) {
-            failure = asked;
-          }
-        }
-        error = toErrorObject(failure);
-      }
-      break;
+    try {
+      const out = await run(live.ctx);
+      // Routes may answer with an already serialized result.
+      result = typeof out === "string" ? JSON.parse(out) : out as Record<string, unknown>;
+    } catch (e) {
+      error = toErrorObject(e);
     }
     if (FINAL.has(live.record.status)) return; // cancelled or expired meanwhile
     if (error) {
       await this.#finish(live, "failed", { error, statusMessage: error.message });
-    } else if (result?.isError === true && live.record.era === "2025-11-25") {
+    } else if (result?.isError === true && live.record.era === ERA.session) {
       // 2025-11-25 counts a tool error as a failure; the extension keeps "failed" for protocol errors.
       await this.#finish(live, "failed", { result, statusMessage: "The tool reported an error" });
     } else {
@@ -347,7 +298,7 @@ export class TaskManager {
     };
     live.saving = live.saving.then(write);
     const session = live.ctx.session;
-    if (record.era === "2025-11-25" && !session.isClosed) {
+    if (record.era === ERA.session && !session.isClosed) {
       session.notify("notifications/tasks/status", wireTask(record));
     }
     return live.saving;
@@ -404,12 +355,11 @@ export class TaskManager {
   async list(cursor: unknown, ctx: Context): Promise<Record<string, unknown>> {
     if (!this.store.list) throw new McpError(ErrorCode.MethodNotFound, "Method not found: tasks/list");
     const owner = ownerOfAuth(ctx.auth);
-    const all = await this.store.list(owner, owner ? undefined : ctx.session.id);
     const offset = decodeCursor("tasks", cursor);
-    const size = this.server.options.pageSize;
-    const res: Record<string, unknown> = { tasks: all.slice(offset, offset + size).map(wireTask) };
-    if (offset + size < all.length) res.nextCursor = encodeCursor("tasks", offset + size);
-    return res;
+    const all = await this.store.list(owner, owner ? undefined : ctx.session.id);
+    const page = pageOf("tasks", "tasks", all, offset, this.#pageSize);
+    page.tasks = (page.tasks as TaskRecord[]).map(wireTask);
+    return page;
   }
 
   /**
@@ -430,7 +380,7 @@ export class TaskManager {
       // answer is the record it saved. If it is gone or does not answer, or none runs the task since a
       // restart, the record says cancelled from here.
       if (this.#tell(record, { op: "cancel" })) {
-        const node = clusterOf(this.server)!;
+        const node = this.#cluster!;
         const deadline = Date.now() + node.heartbeat * 3;
         let now = record;
         while (!FINAL.has(now.status) && Date.now() < deadline) {
@@ -476,7 +426,7 @@ export class TaskManager {
 
   /** Whether another instance of the cluster runs the task. */
   #elsewhere(record: TaskRecord): boolean {
-    const node = clusterOf(this.server);
+    const node = this.#cluster;
     const owner = ownerOf(record.taskId);
     return !!node && !!owner && owner !== node.id;
   }
@@ -484,7 +434,7 @@ export class TaskManager {
   /** Hands an operation to the instance that runs the task, if that is another one and alive; says whether. */
   #tell(record: TaskRecord, msg: Record<string, unknown>): boolean {
     const owner = ownerOf(record.taskId);
-    const node = clusterOf(this.server);
+    const node = this.#cluster;
     if (!owner || !node || !this.#elsewhere(record) || !node.alive(owner)) return false;
     node.sendTo(owner, { t: "task", id: record.taskId, ...msg })?.catch?.(() => {});
     return true;
@@ -556,97 +506,5 @@ export class TaskManager {
     } finally {
       if (--live.open === 0) await this.#status(live, "working");
     }
-  }
-}
-
-/** The handler context of a 2025-11-25 task: the task's signal, and requests to the client that ride on tasks/result. */
-export class TaskContext extends Context {
-  readonly #live: Live;
-  readonly #tasks: TaskManager;
-  #last = -Infinity;
-
-  constructor(origin: Context, live: Live, tasks: TaskManager) {
-    const msg: JsonRpcRequest = {
-      jsonrpc: "2.0",
-      id: origin.requestId,
-      method: origin.method,
-      params: origin.meta ? { _meta: origin.meta } : undefined,
-    };
-    super(origin.session, msg);
-    (this as { auth: unknown }).auth = origin.auth; // the request's, whatever the session holds since
-    this.#live = live;
-    this.#tasks = tasks;
-  }
-
-  /** The task's id. */
-  override get taskId(): string {
-    return this.#live.record.taskId;
-  }
-
-  /** Aborted by `tasks/cancel` or when the task's time to live runs out; not by the connection closing. */
-  override get signal(): AbortSignal {
-    return this.#live.controller.signal;
-  }
-
-  #meta(): Record<string, unknown> {
-    return { [RELATED_TASK]: { taskId: this.taskId } };
-  }
-
-  override progress(progress: number, total?: number, message?: string): void {
-    const token = this.progressToken;
-    if (token === undefined || FINAL.has(this.#live.record.status)) return;
-    if (!(progress > this.#last)) {
-      throw new RangeError(`progress must increase with every report (${progress} after ${this.#last})`);
-    }
-    this.#last = progress;
-    const params: Record<string, unknown> = { progressToken: token, progress, _meta: this.#meta() };
-    if (total !== undefined) params.total = total;
-    if (message !== undefined) params.message = message;
-    this.#notify("notifications/progress", params);
-  }
-
-  // On the stream of a waiting tasks/result if there is one, else as the session's own (an HTTP client's GET stream).
-  #notify(method: string, params: Record<string, unknown>): void {
-    const ride = this.#live.resultRequests.at(-1);
-    if (ride) ride.session.notify(method, params, ride.id);
-    else this.session.notify(method, params);
-  }
-
-  override log(level: LoggingLevel, data: unknown, logger?: string): void {
-    const rank = levelRank(level);
-    if (rank < 0) throw new RangeError(`unknown log level "${level}"`);
-    const s = this.#live.resultRequests.at(-1)?.session ?? this.session;
-    if (!s.ready || rank < levelRank(s.logLevel)) return;
-    const params: Record<string, unknown> = logger === undefined ? { level, data } : { level, logger, data };
-    params._meta = this.#meta();
-    this.#notify("notifications/message", params);
-  }
-
-  #options(ride: Ride, options?: ClientRequestOptions): ClientRequestOptions {
-    return { ...options, signal: this.signal, relatedTo: ride.id, _meta: { ...options?._meta, ...this.#meta() } };
-  }
-
-  // Requests to the client go on the session of the waiting tasks/result: the task's own may have closed.
-  override sample(params: CreateMessageParams, options?: ClientRequestOptions): Promise<CreateMessageResult> {
-    return this.#tasks.input(this.#live, (ride) => ride.session.sample(params, this.#options(ride, options)));
-  }
-
-  override elicit<S extends StandardSchemaV1>(
-    message: string,
-    schema: S,
-    options?: ClientRequestOptions,
-  ): Promise<ElicitResult<InferOutput<S>>> {
-    return this.#tasks.input(
-      this.#live,
-      (ride) => ride.session.elicit(message, schema, this.#options(ride, options)),
-    );
-  }
-
-  override elicitUrl(message: string, url: string, options?: ElicitUrlOptions): Promise<UrlElicitResult> {
-    return this.#tasks.input(this.#live, (ride) => ride.session.elicitUrl(message, url, this.#options(ride, options)));
-  }
-
-  override listRoots(options?: ClientRequestOptions): Promise<Root[]> {
-    return this.#tasks.input(this.#live, (ride) => ride.session.listRoots(this.#options(ride, options)));
   }
 }

@@ -3,7 +3,7 @@
 import { ErrorCode, McpError } from "../jsonrpc.ts";
 import { assertSchema, elicitationSchema, formatIssues, validate } from "../schema.ts";
 import type { ElicitResult, InferOutput, StandardSchemaV1 } from "../types.ts";
-import { describe } from "../_util/util.ts";
+import { describe } from "../_util/values.ts";
 
 /** Whether the client's capabilities allow form mode; an empty elicitation capability means form (2025-06-18). */
 export function supportsFormElicitation(caps: Record<string, unknown>): boolean {

@@ -3,7 +3,7 @@
 
 import { ErrorCode, type JsonRpcErrorObject, McpError, requestFrame, type RequestId } from "../jsonrpc.ts";
 import type { SendMeta } from "../channel.ts";
-import { later } from "../_util/util.ts";
+import { later } from "../_util/timers.ts";
 
 interface Pending {
   resolve(v: Record<string, unknown>): void;

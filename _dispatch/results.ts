@@ -1,10 +1,10 @@
 // Result shaping: what handlers return, turned into MCP results and JSON-RPC frames.
 
-import { ErrorCode, errorFrame, idJson, type JsonRpcErrorObject, McpError, type RequestId } from "../jsonrpc.ts";
+import { ErrorCode, errorFrame, idJson, type JsonRpcErrorObject, type RequestId } from "../jsonrpc.ts";
 import type { Refusal } from "../channel.ts";
 import type { CallToolResult, ContentBlock, GetPromptResult, ReadResourceResult, ResourceContents } from "../types.ts";
 import type { PromptReturn, ResourceReturn } from "../server.ts";
-import { strip } from "../_util/util.ts";
+import { strip } from "../_util/values.ts";
 
 /**
  * An error response with its code (and, refusing for want of OAuth scopes, the scopes) beside it, so that no
@@ -38,13 +38,6 @@ export function responseFrame(id: RequestId, result: unknown): string | ErrorRes
     });
   }
   return `{"jsonrpc":"2.0","id":${idJson(id)},"result":${json}}`;
-}
-
-export function toErrorObject(err: unknown): JsonRpcErrorObject {
-  if (err instanceof McpError) return err.toJSON();
-  // Never leak a stack trace; the message is enough to act on.
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: ErrorCode.InternalError, message: `Internal error: ${message}` };
 }
 
 export function errorResult(text: string): CallToolResult {

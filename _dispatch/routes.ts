@@ -1,95 +1,32 @@
-// The method handlers: one route per MCP method a client may call once initialized. The
-// 2026-07-28 table (_modern.ts) starts from this one.
+// The method handlers: one route per MCP method a client may call once initialized (tools/call in
+// tools.ts). The per-request table (per_request_routes.ts) starts from this one.
 
 import { ErrorCode, McpError } from "../jsonrpc.ts";
 import { formatIssues, validate } from "../schema.ts";
-import type { CallToolResult, LoggingLevel } from "../types.ts";
+import type { LoggingLevel } from "../types.ts";
 import type { Context } from "../context.ts";
 import type { CacheHint, Completer } from "../server.ts";
-import { decodeCursor, encodeCursor, type Registry, type ToolEntry } from "../_core/registry.ts";
-import { errorResult, textToolResult, toCallToolResult, toPromptResult, toReadResult } from "./results.ts";
-import { describe, invalid, isRecord, isThenable, levelRank, LEVELS, then } from "../_util/util.ts";
-import { TASKS_EXTENSION, tasksOf, wireModernTask, wireTask } from "../_core/tasks.ts";
-import { PER_REQUEST_PROTOCOL_VERSIONS } from "../versions.ts";
+import type { ServerCore } from "../_core/core.ts";
+import { decodeCursor, pageOf } from "../_core/paging.ts";
+import { wireTask } from "../_core/tasks.ts";
+import { callToolRoute } from "./tools.ts";
+import { toPromptResult, toReadResult } from "./results.ts";
+import { hasSessionTasks } from "../versions.ts";
+import { levelRank, LEVELS } from "../_util/log_levels.ts";
+import { describe, invalid, then } from "../_util/values.ts";
 
 /** Handles one method: its result object, a serialized result, or a promise of either. */
-export type Route = (reg: Registry, params: Record<string, unknown>, ctx: Context) => unknown;
+export type Route = (core: ServerCore, params: Record<string, unknown>, ctx: Context) => unknown;
 
-function callTool(tool: ToolEntry, args: unknown, ctx: Context): unknown {
-  let out: unknown;
-  try {
-    out = tool.handler(args as Record<string, unknown>, ctx);
-  } catch (e) {
-    return thrown(e);
-  }
-  return isThenable(out) ? out.then((o) => checkOutput(tool, o), thrown) : checkOutput(tool, out);
-}
-
-// A throwing handler is a tool error the model can read, not a protocol error.
-function thrown(e: unknown): CallToolResult {
-  if (e instanceof McpError && PROTOCOL_ERRORS.has(e.code)) throw e;
-  return errorResult(e instanceof Error ? e.message : String(e));
-}
-
-// Errors a client must see as JSON-RPC errors even when a tool throws them.
-const PROTOCOL_ERRORS = new Set<number>([
-  ErrorCode.MissingClientCapability,
-  ErrorCode.UrlElicitationRequired,
-  ErrorCode.InsufficientScope,
-]);
-
-/** Refuses a call whose access token lacks a scope the tool needs; the error names what to ask for. */
-function checkScopes(tool: ToolEntry, ctx: Context): void {
-  const granted = (ctx.auth as { scopes?: unknown } | null | undefined)?.scopes;
-  const has = Array.isArray(granted) ? granted : [];
-  const missing = tool.scopes!.filter((s) => !has.includes(s));
-  if (!missing.length) return;
-  const many = missing.length > 1;
-  const what = `${many ? "the scopes" : "the scope"} ${missing.join(" ")}`;
-  const why = Array.isArray(granted)
-    ? "which the access token does not grant"
-    : "and this connection has no OAuth token";
-  throw new McpError(
-    ErrorCode.InsufficientScope,
-    `Insufficient scope: tool ${tool.def.name} needs ${what}, ${why}; use a token that grants ${many ? "them" : "it"}`,
-    { requiredScopes: [...tool.scopes!] },
-  );
-}
-
-function checkOutput(tool: ToolEntry, out: unknown): CallToolResult | string | PromiseLike<CallToolResult> {
-  // The common case, text out and no output schema, is serialized here; responseFrame() takes it as it is.
-  if (typeof out === "string" && !tool.output) return textToolResult(out);
-  const result = toCallToolResult(out);
-  if (!tool.output || result.isError) return result;
-  const name = tool.def.name;
-  if (result.structuredContent === undefined) {
-    return errorResult(`Tool ${name} declares an output schema but returned no structured content (server bug)`);
-  }
-  return then(
-    validate(tool.output, result.structuredContent),
-    (checked) =>
-      checked.issues
-        ? errorResult(
-          `Tool ${name} returned structured content that does not match its output schema (server bug): ${
-            formatIssues(checked.issues)
-          }`,
-        )
-        : result,
-  );
-}
-
-function listResources(reg: Registry, p: Record<string, unknown>, ctx: Context): unknown {
+function listResources(core: ServerCore, p: Record<string, unknown>, ctx: Context): unknown {
+  const reg = core.registry;
   const lists = reg.templateLists();
   if (!lists.length) return reg.page("resources", p.cursor, () => reg.listResources());
   // Template lists are dynamic: page over a fresh list, uncached.
   const offset = decodeCursor("resources", p.cursor);
-  return Promise.all(lists.map((t) => t.list!(ctx))).then((extra) => {
-    const all: unknown[] = [...reg.listResources(), ...extra.flat()];
-    const size = reg.pageSize;
-    const res: Record<string, unknown> = { resources: all.slice(offset, offset + size) };
-    if (offset + size < all.length) res.nextCursor = encodeCursor("resources", offset + size);
-    return res;
-  });
+  return Promise.all(lists.map((t) => t.list!(ctx))).then((extra) =>
+    pageOf("resources", "resources", [...reg.listResources(), ...extra.flat()], offset, reg.pageSize)
+  );
 }
 
 /**
@@ -97,7 +34,7 @@ function listResources(reg: Registry, p: Record<string, unknown>, ctx: Context):
  * under 2026-07-28, the cache hint of the resource in front of the result.
  */
 export function readResource(
-  reg: Registry,
+  core: ServerCore,
   p: Record<string, unknown>,
   ctx: Context,
   notFound: number,
@@ -105,7 +42,7 @@ export function readResource(
 ): unknown {
   const uri = p.uri;
   if (typeof uri !== "string") throw invalid("resources/read needs a uri string");
-  const found = reg.findResource(uri);
+  const found = core.registry.findResource(uri);
   if (!found) throw new McpError(notFound, `Resource not found: ${uri}`, { uri });
   return then(found.read(ctx), (out) => {
     const result = toReadResult(uri, found.mimeType, out);
@@ -113,8 +50,8 @@ export function readResource(
   });
 }
 
-function getPrompt(reg: Registry, p: Record<string, unknown>, ctx: Context): unknown {
-  const prompt = reg.prompt(p.name);
+function getPrompt(core: ServerCore, p: Record<string, unknown>, ctx: Context): unknown {
+  const prompt = core.registry.prompt(p.name);
   if (!prompt) throw invalid(`Unknown prompt: ${describe(p.name)}`);
   const raw = p.arguments ?? {};
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -136,7 +73,8 @@ function getPrompt(reg: Registry, p: Record<string, unknown>, ctx: Context): unk
   });
 }
 
-function complete(reg: Registry, p: Record<string, unknown>, ctx: Context): unknown {
+function complete(core: ServerCore, p: Record<string, unknown>, ctx: Context): unknown {
+  const reg = core.registry;
   const ref = p.ref as Record<string, unknown> | undefined;
   const arg = p.argument as Record<string, unknown> | undefined;
   if (typeof ref !== "object" || ref === null) throw invalid("completion/complete needs a ref object");
@@ -165,57 +103,9 @@ function complete(reg: Registry, p: Record<string, unknown>, ctx: Context): unkn
   });
 }
 
-function runTool(tool: ToolEntry, args: unknown, ctx: Context): unknown {
-  if (typeof args !== "object" || args === null || Array.isArray(args)) {
-    return errorResult(`Invalid arguments for tool ${tool.def.name}: arguments must be an object`);
-  }
-  if (!tool.input) return callTool(tool, args, ctx);
-  return then(
-    validate(tool.input, args),
-    (checked) =>
-      checked.issues
-        ? errorResult(`Invalid arguments for tool ${tool.def.name}: ${formatIssues(checked.issues)}`)
-        : callTool(tool, checked.value, ctx),
-  );
-}
-
-/**
- * Whether this call runs as a task, and in which era's shape: under 2025-11-25 when the client asks
- * (`params.task`), under 2026-07-28 when the client declares the extension; versions before either
- * have no tasks, so every call runs as a plain one there.
- */
-function taskEra(tool: ToolEntry, p: Record<string, unknown>, ctx: Context): "session" | "modern" | undefined {
-  const name = tool.def.name;
-  if (PER_REQUEST_PROTOCOL_VERSIONS.includes(ctx.protocolVersion)) {
-    const ext = ctx.clientCapabilities.extensions;
-    const capable = isRecord(ext) && isRecord(ext[TASKS_EXTENSION]);
-    if (tool.task === "required" && !capable) {
-      throw new McpError(
-        ErrorCode.MissingClientCapability,
-        `Tool ${name} runs only as a task: declare the client capability extensions["${TASKS_EXTENSION}"]`,
-        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
-      );
-    }
-    return capable && tool.task !== "forbidden" ? "modern" : undefined;
-  }
-  if (ctx.protocolVersion !== "2025-11-25") return undefined;
-  if (p.task === undefined) {
-    if (tool.task !== "required") return undefined;
-    throw new McpError(
-      ErrorCode.MethodNotFound,
-      `Tool ${name} runs only as a task (execution.taskSupport is "required"): call it with params.task`,
-    );
-  }
-  if (tool.task === "forbidden") {
-    throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} does not run as a task (no execution.taskSupport)`);
-  }
-  if (!isRecord(p.task)) throw invalid(`params.task must be an object, not ${describe(p.task)}`);
-  return "session";
-}
-
-// The task methods of a session exist from 2025-11-25 on (2026-07-28 has its own, in _modern.ts).
+// The task methods of a session are 2025-11-25's (the per-request era has its own, in per_request_routes.ts).
 function sessionTasks(ctx: Context, p: Record<string, unknown>): unknown {
-  if (ctx.protocolVersion !== "2025-11-25") {
+  if (!hasSessionTasks(ctx.protocolVersion)) {
     throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${ctx.method} (protocol ${ctx.protocolVersion})`);
   }
   return p.taskId;
@@ -225,63 +115,44 @@ function sessionTasks(ctx: Context, p: Record<string, unknown>): unknown {
 export const ROUTES: Record<string, Route> = {
   __proto__: null as unknown as Route,
 
-  "tools/list": (reg, p) => reg.page("tools", p.cursor, () => reg.listTools()),
+  "tools/list": ({ registry: reg }, p) => reg.page("tools", p.cursor, () => reg.listTools()),
 
-  "tools/call": (reg, p, ctx) => {
-    const tool = reg.tool(p.name);
-    if (!tool) throw invalid(`Unknown tool: ${describe(p.name)}`);
-    if (tool.scopes) checkScopes(tool, ctx);
-    const args = p.arguments ?? {};
-    // A server that offers no tasks ignores params.task, as 2025-11-25 asks.
-    if (tool.task !== "forbidden" || (p.task !== undefined && reg.taskTools())) {
-      const era = taskEra(tool, p, ctx);
-      if (era) {
-        return tasksOf(reg.server).start(
-          ctx,
-          (p.task as { ttl?: unknown } | undefined)?.ttl,
-          (c) => runTool(tool, args, c),
-        )
-          .then((task) =>
-            era === "modern" ? { resultType: "task", ...wireModernTask(task, false) } : { task: wireTask(task) }
-          );
-      }
-    }
-    return runTool(tool, args, ctx);
-  },
+  "tools/call": callToolRoute,
 
-  "tasks/get": (reg, p, ctx) => then(tasksOf(reg.server).find(sessionTasks(ctx, p), ctx), wireTask),
+  "tasks/get": ({ tasks }, p, ctx) => then(tasks.find(sessionTasks(ctx, p), ctx), wireTask),
 
-  "tasks/result": (reg, p, ctx) => tasksOf(reg.server).result(sessionTasks(ctx, p), ctx),
+  "tasks/result": ({ tasks }, p, ctx) => tasks.result(sessionTasks(ctx, p), ctx),
 
-  "tasks/list": (reg, p, ctx) => (sessionTasks(ctx, {}), tasksOf(reg.server).list(p.cursor, ctx)),
+  "tasks/list": ({ tasks }, p, ctx) => (sessionTasks(ctx, {}), tasks.list(p.cursor, ctx)),
 
-  "tasks/cancel": (reg, p, ctx) => then(tasksOf(reg.server).cancel(sessionTasks(ctx, p), ctx, true), wireTask),
+  "tasks/cancel": ({ tasks }, p, ctx) => then(tasks.cancel(sessionTasks(ctx, p), ctx, true), wireTask),
 
   "resources/list": listResources,
 
-  "resources/templates/list": (reg, p) => reg.page("resources/templates", p.cursor, () => reg.listTemplates()),
+  "resources/templates/list": ({ registry: reg }, p) =>
+    reg.page("resources/templates", p.cursor, () => reg.listTemplates()),
 
-  "resources/read": (reg, p, ctx) => readResource(reg, p, ctx, ErrorCode.ResourceNotFound),
+  "resources/read": (core, p, ctx) => readResource(core, p, ctx, ErrorCode.ResourceNotFound),
 
-  "resources/subscribe": (_reg, p, ctx) => {
+  "resources/subscribe": (_core, p, ctx) => {
     if (typeof p.uri !== "string") throw invalid("resources/subscribe needs a uri string");
     ctx.session.subscriptions.add(p.uri);
     return {};
   },
 
-  "resources/unsubscribe": (_reg, p, ctx) => {
+  "resources/unsubscribe": (_core, p, ctx) => {
     if (typeof p.uri !== "string") throw invalid("resources/unsubscribe needs a uri string");
     ctx.session.subscriptions.delete(p.uri);
     return {};
   },
 
-  "prompts/list": (reg, p) => reg.page("prompts", p.cursor, () => reg.listPrompts()),
+  "prompts/list": ({ registry: reg }, p) => reg.page("prompts", p.cursor, () => reg.listPrompts()),
 
   "prompts/get": getPrompt,
 
   "completion/complete": complete,
 
-  "logging/setLevel": (_reg, p, ctx) => {
+  "logging/setLevel": (_core, p, ctx) => {
     if (typeof p.level !== "string" || levelRank(p.level) < 0) {
       throw invalid(`Unknown log level ${describe(p.level)}; use one of ${LEVELS.join(", ")}`);
     }

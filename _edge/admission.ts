@@ -5,12 +5,7 @@
 import type { Session } from "../session.ts";
 import type { McpServer } from "../server.ts";
 import type { OAuthResource } from "../oauth.ts";
-
-/** Options of a transport's `close()`. */
-export interface CloseOptions {
-  /** Milliseconds to let requests in flight finish before their handlers are aborted. Default 10,000. */
-  timeout?: number;
-}
+import { waitAtMost } from "../_util/timers.ts";
 
 /** The admission options every HTTP-based transport shares. */
 export interface AdmissionOptions {
@@ -181,14 +176,6 @@ export function endpointInfo(req: Request, server: McpServer, websocket: boolean
 /** A short plain-text response. */
 export function text(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
-}
-
-/** Resolves after `ms`, or at once when `until` settles first; never keeps the process alive longer. */
-export async function waitAtMost(until: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((r) => (timer = setTimeout(r, ms)));
-  await Promise.race([until, deadline]);
-  clearTimeout(timer);
 }
 
 /**

@@ -1,16 +1,17 @@
 // The Streamable HTTP endpoint behind httpHandler() and mcpHandler(): its sessions, and the POST, GET
-// and DELETE requests on its path (OPTIONS and the CORS headers of browser origins: _cors.ts). What it
+// and DELETE requests on its path (OPTIONS and the CORS headers of browser origins: _edge/cors.ts). What it
 // answers is documented in transport_http.ts.
 
 import { classify, ErrorCode, errorFrame, type RequestId } from "../jsonrpc.ts";
 import type { Refusal } from "../channel.ts";
-import type { McpServer } from "../server.ts";
+import { coreOf, type McpServer } from "../server.ts";
+import type { CloseOptions } from "../channel.ts";
+import type { Lease } from "../_core/core.ts";
 import type { BunHttpServerLike, HttpHandler, HttpOptions } from "../transport_http.ts";
 import {
   type Admission,
   admit,
   checkAdmissionOptions,
-  type CloseOptions,
   drainSessions,
   endpointInfo,
   isPath,
@@ -20,11 +21,13 @@ import {
 } from "../_edge/admission.ts";
 import { ALLOW, preflight, withCors } from "../_edge/cors.ts";
 import { accepts, jsonResponse, notAcceptable, readBody, rpcError } from "../_util/http.ts";
-import { type HttpSession, newRoute, type PostRoute, SessionTable } from "./session.ts";
+import type { HttpSession } from "./session.ts";
+import { SessionTable } from "./session_table.ts";
+import type { PostAnswer } from "./post_answer.ts";
 import { endStreamAt, type SseLimits, sseResponse, type Stream } from "./sse.ts";
-import { StatelessPosts } from "./stateless.ts";
+import { PerRequestPosts } from "./per_request.ts";
 import { perRequestVersion, primesStreams } from "../versions.ts";
-import { type ClusterNode, clusterOf, ownerOf } from "../_cluster/node.ts";
+import { type ClusterNode, ownerOf } from "../_cluster/node.ts";
 
 // The request ids of a POST's message or batch, and whether it initializes; or the 400 for a bad one.
 function requestsOf(value: unknown): { ids: RequestId[]; initialize: boolean } | Response {
@@ -99,11 +102,11 @@ class HttpEndpoint {
   #maxSessions: number;
   #originAllowed: (origin: string) => boolean;
   #authenticated: boolean;
-  #stateless: StatelessPosts;
+  #perRequest: PerRequestPosts;
   #closing = false;
   #maxBuffered: number;
   #cluster?: ClusterNode;
-  #detach?: () => void;
+  #lease: Lease;
 
   constructor(
     private readonly server: McpServer,
@@ -124,12 +127,14 @@ class HttpEndpoint {
     this.#maxBuffered = limits.maxBuffered;
     this.#originAllowed = originCheck(options.allowedOrigins);
     this.#authenticated = !!(options.authenticate || options.oauth);
-    this.#cluster = clusterOf(server);
+    const core = coreOf(server);
+    this.#cluster = core.cluster;
     // In a cluster a session id starts with its owner's id, so that any instance knows where to forward it.
     const prefix = this.#cluster ? `${this.#cluster.id}.` : "";
     this.sessions = new SessionTable(server, limits, options.sessionIdleTimeout ?? 600_000, prefix);
-    this.#stateless = new StatelessPosts(server, options.oauth);
-    this.#detach = this.#cluster?.attach({
+    this.#perRequest = new PerRequestPosts(server, options.oauth);
+    // Holds the server's tasks up while serving; in a cluster, also serves requests forwarded by other instances.
+    this.#lease = core.attach({
       path: this.#path,
       fetch: (req) => this.fetch(req),
       holds: (token) => this.sessions.has(token),
@@ -180,14 +185,15 @@ class HttpEndpoint {
       : this.#admitted(req, method, checked, bunServer);
   }
 
-  async close(opts: CloseOptions = {}): Promise<void> {
+  close(opts: CloseOptions = {}): Promise<void> {
     this.#closing = true;
-    const all = [...this.sessions.values()];
-    const oneShot = [...this.#stateless.running];
-    await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);
-    for (const session of oneShot) session.close("The server is shutting down");
-    for (const hs of all) hs.end("The server is shutting down");
-    this.#detach?.();
+    return this.#lease.end(async () => {
+      const all = [...this.sessions.values()];
+      const oneShot = [...this.#perRequest.running];
+      await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);
+      for (const session of oneShot) session.close("The server is shutting down");
+      for (const hs of all) hs.end("The server is shutting down");
+    });
   }
 
   // A request for a session another instance owns: that instance checks and answers it.
@@ -278,7 +284,7 @@ class HttpEndpoint {
     const token = req.headers.get("mcp-session-id");
     const hasSession = token !== null;
     const version = batch ? undefined : perRequestVersion(value);
-    if (!hasSession && typeof version === "string") return this.#stateless.post(req, value as never, version, auth);
+    if (!hasSession && typeof version === "string") return this.#perRequest.post(req, value as never, version, auth);
 
     let hs: HttpSession;
     const created = !hasSession;
@@ -315,17 +321,16 @@ class HttpEndpoint {
         );
       }
     }
-    const r = newRoute(ids);
-    for (const id of ids) hs.owners.set(id, r);
+    const answer = hs.answerFor(ids);
     const refusal = hs.session.dispatch(value, auth);
-    return this.#answer(req, hs, r, { ids, created, refusal, accept, auth, bunServer });
+    return this.#answer(req, hs, answer, { ids, created, refusal, accept, auth, bunServer });
   }
 
   // The answer to a dispatched POST: JSON when the client takes it and nothing but responses comes, else SSE.
   #answer(
     req: Request,
     hs: HttpSession,
-    r: PostRoute,
+    a: PostAnswer,
     how: {
       ids: RequestId[];
       created: boolean;
@@ -336,14 +341,13 @@ class HttpEndpoint {
     },
   ): Response | Promise<Response> {
     const { ids, created, refusal, accept } = how;
-    const responses = () => r.buffer.filter((b) => b.response).map((b) => b.text);
     let headers: Record<string, string> | undefined; // the session id, on the answer to initialize
     // A handler closed the session while this POST was dispatched.
-    if (hs.ended && !created) return jsonResponse(responses());
+    if (hs.ended && !created) return jsonResponse(a.responses());
     if (created) {
       if (!hs.session.ready) {
         // initialize failed: answer it, keep no session
-        const frames = responses();
+        const frames = a.responses();
         hs.end("initialize failed");
         return jsonResponse(frames);
       }
@@ -353,43 +357,29 @@ class HttpEndpoint {
 
     // The dispatcher refused the whole POST (e.g. a batch under a version without batches), or it held no request.
     if (refusal || !ids.length) {
-      for (const id of ids) if (hs.owners.get(id) === r) hs.owners.delete(id);
-      for (const b of r.buffer) if (!b.response) hs.events.write(hs.events.standalone, b.text);
+      hs.release(a, ids);
+      a.drop();
       if (refusal) return jsonResponse([refusal.text], headers, 400);
       return new Response(null, { status: 202, headers });
     }
 
-    const answered = r.pending.size === 0;
-    const extras = r.buffer.some((b) => !b.response);
+    const oauth = this.options.oauth;
+    const settled = a.answered && !a.hasExtras;
     // A request refused at once for want of a scope is a 403 (in JSON), whatever the client accepts.
-    const forbidden = answered && !extras && !!r.requiredScopes && !!this.options.oauth && ids.length === 1;
-    if ((accept.json || forbidden) && (!accept.sse || (answered && !extras && !r.closeRequested))) {
-      r.mode = "json";
-      for (const b of r.buffer) {
-        if (b.response) r.json.push(b.text);
-        else hs.events.write(hs.events.standalone, b.text);
-      }
-      r.buffer = [];
+    const forbidden = settled && !!a.requiredScopes && !!oauth && ids.length === 1;
+    if ((accept.json || forbidden) && (!accept.sse || (settled && !a.closeRequested))) {
       // One request refused for want of a scope: 403 with the challenge, for the client to step up.
-      const answer = (frames: string[]) =>
-        r.requiredScopes && this.options.oauth && ids.length === 1 && frames.length === 1
-          ? this.options.oauth.insufficientScope(r.requiredScopes, how.auth, frames[0])
+      const respond = (frames: string[]) =>
+        a.requiredScopes && oauth && ids.length === 1 && frames.length === 1
+          ? oauth.insufficientScope(a.requiredScopes, how.auth, frames[0])
           : jsonResponse(frames, headers);
-      if (answered) return answer(r.json);
-      return new Promise<Response>((resolve) => {
-        r.resolveJson = (frames) => resolve(answer(frames));
-      });
+      const frames = a.json();
+      return Array.isArray(frames) ? respond(frames) : frames.then(respond);
     }
 
-    r.mode = "sse";
     const stream = hs.events.newStream();
-    r.stream = stream;
     const out = this.#connect(hs, stream, req, how.bunServer, hs.events.last);
-    const buffered = r.buffer;
-    r.buffer = [];
-    for (const b of buffered) hs.events.write(stream, b.text);
-    if (answered) hs.finish(r);
-    else if (r.closeRequested) hs.events.closeConnection(stream);
+    a.sse(stream);
     return sseResponse(out, headers);
   }
 

@@ -1,9 +1,50 @@
 // The Bun side of the WebSocket transport: `server.upgrade()` and the `websocket` handlers of
 // `Bun.serve`, their events into the shared core.
 
-import type { BunServerLike, BunSocketLike, BunWebSocketHandlers } from "../transport_ws.ts";
 import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./core.ts";
 import { text } from "../_edge/admission.ts";
+
+/** The subset of Bun's `Server` that `WebSocketHandler.fetch` uses. */
+export interface BunServerLike {
+  /** Upgrades a request to a WebSocket. */
+  upgrade(req: Request, options: { headers?: Record<string, string>; data: unknown }): boolean;
+}
+
+/** The subset of Bun's `ServerWebSocket` the handler uses. */
+export interface BunSocketLike {
+  /** Connection state attached at upgrade. */
+  data: unknown;
+  /** Sends a frame; returns bytes sent, -1 when queued under backpressure, 0 when dropped. */
+  send(data: string): number;
+  /** Sends a ping frame. */
+  ping?(): unknown;
+  /** Closes with a code and reason. */
+  close(code?: number, reason?: string): void;
+  /** Bytes queued. */
+  getBufferedAmount?(): number;
+}
+
+/** Bun's `websocket` handler object, for `Bun.serve({ websocket })`. */
+export interface BunWebSocketHandlers {
+  /** A socket opened. */
+  open(ws: BunSocketLike): void;
+  /** A frame arrived. */
+  message(ws: BunSocketLike, message: string | Uint8Array): void;
+  /** A socket closed. */
+  close(ws: BunSocketLike, code: number, reason: string): void;
+  /** A pong arrived. */
+  pong(ws: BunSocketLike): void;
+  /** Largest frame in bytes; Bun closes with 1009 beyond it. */
+  maxPayloadLength: number;
+  /** Seconds without traffic before Bun closes the socket; 0, since the handler pings by itself. */
+  idleTimeout: number;
+  /** Whether Bun sends pings of its own; false, since the handler pings by itself. */
+  sendPings: boolean;
+  /** Bytes queued before backpressure. */
+  backpressureLimit: number;
+  /** Whether Bun closes a socket over the backpressure limit. */
+  closeOnBackpressureLimit: boolean;
+}
 
 /** Whether `x` is Bun's server (Deno passes its connection info in that place). */
 export function isBunServer(x: unknown): x is BunServerLike {

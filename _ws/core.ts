@@ -1,4 +1,4 @@
-// What the WebSocket core (transport_ws.ts) and its runtime adapters (_ws_deno.ts, _ws_bun.ts)
+// What the WebSocket core (transport_ws.ts) and its runtime adapters (deno.ts, bun.ts)
 // share: a socket as the core sees it, and the core's side of every socket.
 
 import type { Channel } from "../channel.ts";
@@ -10,7 +10,8 @@ export interface Conn {
   auth: unknown;
   /** When the connection's access token expires, in ms since the epoch; the socket closes then. */
   expires?: number;
-  expiry?: ReturnType<typeof setTimeout>;
+  /** Cancels the close at `expires`. */
+  expiry?: () => void;
   close(code: number, reason: string): void;
   /** Resolves when the socket has really closed (its close frame is out). */
   ended: Promise<void>;

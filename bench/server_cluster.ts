@@ -18,13 +18,18 @@ import { onStdinLines, rt, runtime, serveControl } from "./common.ts";
 import type { ClusterTransport, RedisPublisher, RedisSubscriber } from "../mod.ts";
 
 const env = process.env;
-// BENCH_IMPL=<path to a mod.ts>: another copy of the library (its _cluster.ts beside it), for trying a change.
+// BENCH_IMPL=<path to a mod.ts>: another copy of the library (its server.ts beside it), for trying a change.
 const impl = env.BENCH_IMPL
   ? new URL(env.BENCH_IMPL, `file://${process.cwd()}/`).href
   : new URL("../mod.ts", import.meta.url).href;
 const { McpServer, redisCluster, serve } = await import(impl) as typeof import("../mod.ts");
-// Bench only: whether this instance's cluster node has subscribed to the bus (there is no public signal).
-const { clusterOf } = await import(new URL("_cluster/node.ts", impl).href) as typeof import("../_cluster/node.ts");
+// Bench only: whether this instance's cluster node has subscribed to the bus (there is no public signal). A copy
+// from before the server core (no coreOf) keeps its node in _cluster.ts.
+type Node = { up: boolean } | undefined;
+const { coreOf } = await import(new URL("server.ts", impl).href) as Partial<typeof import("../server.ts")>;
+const clusterOf: (server: unknown) => Node = coreOf
+  ? (server) => coreOf(server as Parameters<typeof coreOf>[0]).cluster
+  : (await import(new URL("_cluster.ts", impl).href)).clusterOf;
 const ITEM = "bench://item";
 
 async function redisClients(url: string): Promise<{ publisher: RedisPublisher; subscriber: RedisSubscriber }> {

@@ -2,7 +2,7 @@
 // server/discover probe's verdict, the result fields a complete result sheds
 // so that both eras return the same shapes, and the input requests of an
 // `input_required` result answered by the client's handlers. The connection
-// and the retry loop stay in _client.ts.
+// and the retry loop stay in client.ts.
 
 import { ErrorCode } from "../jsonrpc.ts";
 import type { Implementation, LoggingLevel } from "../types.ts";
@@ -11,13 +11,13 @@ import { McpClientError } from "./error.ts";
 import { META, PER_REQUEST_PROTOCOL_VERSIONS } from "../versions.ts";
 
 /** The per-request versions this client speaks, newest first. */
-export const MODERN_VERSIONS: readonly string[] = PER_REQUEST_PROTOCOL_VERSIONS;
+export const PER_REQUEST_VERSIONS: readonly string[] = PER_REQUEST_PROTOCOL_VERSIONS;
 
 /** How many `input_required` rounds one request may take before the client gives up. */
 export const MAX_INPUT_ROUNDS = 16;
 
-/** What a modern server may answer instead of a result: recognized 2026-07-28 error codes. */
-const MODERN_ERRORS = new Set<number>([
+/** What a per-request server may answer instead of a result: recognized 2026-07-28 error codes. */
+const PER_REQUEST_ERRORS = new Set<number>([
   ErrorCode.UnsupportedProtocolVersion,
   ErrorCode.MissingClientCapability,
   ErrorCode.HeaderMismatch,
@@ -93,8 +93,8 @@ export function discovered(res: Record<string, unknown>): Discovered {
  * 2026-07-28 server (which must not be taken for a legacy one). Any other
  * error, or none in time, means a server that wants `initialize` first.
  */
-export function isModernError(e: unknown): boolean {
-  return e instanceof McpClientError && MODERN_ERRORS.has(e.code) && e.method === "server/discover";
+export function isPerRequestError(e: unknown): boolean {
+  return e instanceof McpClientError && PER_REQUEST_ERRORS.has(e.code) && e.method === "server/discover";
 }
 
 /** One entry of an `input_required` result's `inputRequests`. */
