@@ -242,32 +242,62 @@ function structuredMatchesText(r: CallToolResult): boolean {
 // ---------------------------------------------------------------------------
 // Commands
 
+function info(client: McpClient, p: Parsed, io: Io): number {
+  const c = painter(io.color);
+  const info = {
+    protocolVersion: client.protocolVersion,
+    serverInfo: client.serverInfo,
+    capabilities: client.serverCapabilities,
+    instructions: client.instructions,
+  };
+  if (p.json) return io.out(JSON.stringify(info, null, 2)), Exit.Ok;
+  const s = client.serverInfo;
+  io.out(`${c.bold(s.name)} ${s.version}${s.title ? ` (${s.title})` : ""}`);
+  io.out(`protocol ${client.protocolVersion}`);
+  const caps = Object.entries(client.serverCapabilities).map(([k, v]) => {
+    const flags = typeof v === "object" && v !== null
+      ? Object.keys(v).filter((f) => (v as Record<string, unknown>)[f])
+      : [];
+    return flags.length ? `${k} (${flags.join(", ")})` : k;
+  });
+  io.out(`capabilities: ${caps.join(", ") || "none"}`);
+  if (client.instructions) io.out(`instructions:\n${indent(client.instructions)}`);
+  return Exit.Ok;
+}
+
+async function callTool(client: McpClient, p: Parsed, io: Io): Promise<number> {
+  const c = painter(io.color);
+  const [name, json] = p.rest;
+  const args = parseObject(json, "the tool arguments");
+  const result = await client.callTool(name, args, {
+    timeout: p.timeout,
+    onProgress: p.json ? undefined : ({ progress, total, message }) =>
+      io.err(
+        c.dim(`progress ${progress}${total !== undefined ? `/${total}` : ""}${message ? ` ${message}` : ""}`),
+      ),
+  });
+  if (p.json) return io.out(JSON.stringify(result, null, 2)), result.isError ? Exit.Failed : Exit.Ok;
+  const text = result.content.map(blockText).join("\n");
+  if (result.isError) {
+    io.err(`${c.red("tool error:")} ${name} reported isError`);
+    if (text) io.err(text);
+    return Exit.Failed;
+  }
+  if (text) io.out(text);
+  if (result.structuredContent !== undefined && !structuredMatchesText(result)) {
+    io.out(`${c.dim("structured content:")}\n${JSON.stringify(result.structuredContent, null, 2)}`);
+  }
+  if (!text && result.structuredContent === undefined) io.out(c.dim("(empty result)"));
+  return Exit.Ok;
+}
+
 async function run(client: McpClient, p: Parsed, io: Io): Promise<number> {
   const c = painter(io.color);
   const print = (value: unknown) => io.out(JSON.stringify(value, null, 2));
   const opts = { timeout: p.timeout };
   switch (p.command) {
-    case "info": {
-      const info = {
-        protocolVersion: client.protocolVersion,
-        serverInfo: client.serverInfo,
-        capabilities: client.serverCapabilities,
-        instructions: client.instructions,
-      };
-      if (p.json) return print(info), Exit.Ok;
-      const s = client.serverInfo;
-      io.out(`${c.bold(s.name)} ${s.version}${s.title ? ` (${s.title})` : ""}`);
-      io.out(`protocol ${client.protocolVersion}`);
-      const caps = Object.entries(client.serverCapabilities).map(([k, v]) => {
-        const flags = typeof v === "object" && v !== null
-          ? Object.keys(v).filter((f) => (v as Record<string, unknown>)[f])
-          : [];
-        return flags.length ? `${k} (${flags.join(", ")})` : k;
-      });
-      io.out(`capabilities: ${caps.join(", ") || "none"}`);
-      if (client.instructions) io.out(`instructions:\n${indent(client.instructions)}`);
-      return Exit.Ok;
-    }
+    case "info":
+      return info(client, p, io);
     case "ping": {
       const t0 = Date.now();
       await client.ping(opts);
@@ -289,30 +319,8 @@ async function run(client: McpClient, p: Parsed, io: Io): Promise<number> {
       }
       return Exit.Ok;
     }
-    case "tools/call": {
-      const [name, json] = p.rest;
-      const args = parseObject(json, "the tool arguments");
-      const result = await client.callTool(name, args, {
-        ...opts,
-        onProgress: p.json ? undefined : ({ progress, total, message }) =>
-          io.err(
-            c.dim(`progress ${progress}${total !== undefined ? `/${total}` : ""}${message ? ` ${message}` : ""}`),
-          ),
-      });
-      if (p.json) return print(result), result.isError ? Exit.Failed : Exit.Ok;
-      const text = result.content.map(blockText).join("\n");
-      if (result.isError) {
-        io.err(`${c.red("tool error:")} ${name} reported isError`);
-        if (text) io.err(text);
-        return Exit.Failed;
-      }
-      if (text) io.out(text);
-      if (result.structuredContent !== undefined && !structuredMatchesText(result)) {
-        io.out(`${c.dim("structured content:")}\n${JSON.stringify(result.structuredContent, null, 2)}`);
-      }
-      if (!text && result.structuredContent === undefined) io.out(c.dim("(empty result)"));
-      return Exit.Ok;
-    }
+    case "tools/call":
+      return await callTool(client, p, io);
     case "resources/list": {
       const resources = await client.listAllResources(opts);
       if (p.json) return print({ resources }), Exit.Ok;

@@ -190,6 +190,24 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * });
  * ```
  */
+/** Why verified `claims` do not admit a request to `resource` (as a 401's description), or undefined when they do. */
+function refuseClaims(claims: unknown, resource: string, warnMs: () => void): string | undefined {
+  // Introspection says active: true of a token it vouches for; anything else there is a refusal.
+  if (!isRecord(claims) || (claims.active !== undefined && claims.active !== true)) {
+    return "The access token is not valid";
+  }
+  const aud = claims.aud;
+  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!audiences.some((a) => typeof a === "string" && (a === resource || canonicalUri(a) === resource))) {
+    return `The access token was not issued for ${resource}`;
+  }
+  const exp = claims.exp;
+  if (exp !== undefined && (typeof exp !== "number" || !(exp * 1000 > Date.now()))) return "The access token expired";
+  // exp is in seconds; one in milliseconds would keep an expired token valid for millennia.
+  if (typeof exp === "number" && exp > 1e11) return warnMs(), "The access token's exp is not in seconds";
+  return undefined;
+}
+
 export function oauthResource(options: OAuthResourceOptions): OAuthResource {
   const resource = canonicalUri(options?.resource);
   if (resource === undefined) {
@@ -277,27 +295,12 @@ export function oauthResource(options: OAuthResourceOptions): OAuthResource {
       }
       // A copy: CORS headers go on the answer, and a hook may hand out one Response object to many requests.
       if (claims instanceof Response) return new Response(claims.body, claims);
-      // Introspection says active: true of a token it vouches for; anything else there is a refusal.
-      if (!isRecord(claims) || (claims.active !== undefined && claims.active !== true)) {
-        return unauthorized("invalid_token", "The access token is not valid");
-      }
-      const aud = claims.aud;
-      const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
-      if (!audiences.some((a) => typeof a === "string" && (a === resource || canonicalUri(a) === resource))) {
-        return unauthorized("invalid_token", `The access token was not issued for ${resource}`);
-      }
-      const exp = claims.exp;
-      if (exp !== undefined && (typeof exp !== "number" || !(exp * 1000 > Date.now()))) {
-        return unauthorized("invalid_token", "The access token expired");
-      }
-      // exp is in seconds; one in milliseconds would keep an expired token valid for millennia.
-      if (typeof exp === "number" && exp > 1e11) {
-        if (!warnedMs) {
-          warnedMs = true;
-          console.error("oauthResource: verifyToken gave an exp in milliseconds; JWT exp is in seconds (logged once)");
-        }
-        return unauthorized("invalid_token", "The access token's exp is not in seconds");
-      }
+      const why = refuseClaims(claims, resource, () => {
+        if (warnedMs) return;
+        warnedMs = true;
+        console.error("oauthResource: verifyToken gave an exp in milliseconds; JWT exp is in seconds (logged once)");
+      });
+      if (why) return unauthorized("invalid_token", why);
       const token = await tokenOf(claims as TokenClaims, m[1]);
       if (required.some((s) => !token.scopes.includes(s))) return self.insufficientScope(required, token);
       return token;

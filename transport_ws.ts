@@ -24,7 +24,7 @@ import { type OAuthResource, TOKEN_EXPIRED_CLOSE_CODE } from "./oauth.ts";
 import { type Admitted, type Conn, utf8Length, type WsCore } from "./_ws/core.ts";
 import { upgradeDeno } from "./_ws/deno.ts";
 import { type BunServerLike, bunWebSocket, type BunWebSocketHandlers, isBunServer, upgradeBun } from "./_ws/bun.ts";
-import { at, waitAtMost } from "./_util/timers.ts";
+import { callAt, waitAtMost } from "./_util/timers.ts";
 
 // Bun's adapter owns the types of the Bun objects it takes; they are part of this module's API.
 export type { BunServerLike, BunSocketLike, BunWebSocketHandlers } from "./_ws/bun.ts";
@@ -163,7 +163,7 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
       if (conn.ping && pinger === undefined) pinger = setInterval(pingAll, core.keepAlive);
       conn.session = server.connect(channel, { auth: conn.auth, transport: "websocket" });
       if (conn.expires !== undefined) {
-        conn.expiry = at(conn.expires, () => conn.close(TOKEN_EXPIRED_CLOSE_CODE, "access token expired"));
+        conn.expiry = callAt(conn.expires, () => conn.close(TOKEN_EXPIRED_CLOSE_CODE, "access token expired"));
       }
     },
     message(conn, data) {

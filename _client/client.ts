@@ -20,7 +20,8 @@ import type {
   ServerCapabilities,
 } from "../client.ts";
 import { closedError, McpClientError } from "./error.ts";
-import { abortReason, MAX_TIMER, Outbound } from "./outbound.ts";
+import { abortReason, Outbound } from "./outbound.ts";
+import { MAX_TIMER } from "../_util/timers.ts";
 import { Subscriptions } from "./listen.ts";
 import { Answers } from "./answers.ts";
 import { ClientCalls } from "./calls.ts";

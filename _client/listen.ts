@@ -7,7 +7,8 @@
 import { ErrorCode, type JsonRpcNotification, type RequestId } from "../jsonrpc.ts";
 import type { ListenFilter, Listening, NotificationListener, RequestOptions, ServerCapabilities } from "../client.ts";
 import { McpClientError } from "./error.ts";
-import { abortReason, MAX_TIMER, type Outbound } from "./outbound.ts";
+import { abortReason, type Outbound } from "./outbound.ts";
+import { MAX_TIMER } from "../_util/timers.ts";
 import { envelope, filterOf, type Scope, subscriptionIdOf } from "./per_request.ts";
 
 /** One listen the user (or a subscription) keeps open, across reconnections. */

@@ -7,11 +7,9 @@ import { type Classified, ErrorCode, notificationFrame, requestFrame, type Reque
 import type { Meta } from "../types.ts";
 import type { CloseInfo, Progress, RequestOptions } from "../client.ts";
 import { closedError, McpClientError } from "./error.ts";
+import { MAX_TIMER } from "../_util/timers.ts";
 
 const OPEN = 1;
-
-// setTimeout fires at once beyond 2^31 - 1 ms; a longer limit is as good as none.
-export const MAX_TIMER = 2_147_483_647;
 
 interface Pending {
   method: string;

@@ -94,7 +94,12 @@ for (const m of ["logging/setLevel", "resources/subscribe", "resources/unsubscri
 const ROUND_TRIP_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
 
 /** Runs a route for a per-request request and dresses its result: resultType, cache hints, serverInfo. */
-export function runPerRequest(route: Route, core: ServerCore, p: Record<string, unknown>, ctx: PerRequestContext): unknown {
+export function runPerRequest(
+  route: Route,
+  core: ServerCore,
+  p: Record<string, unknown>,
+  ctx: PerRequestContext,
+): unknown {
   if (ROUND_TRIP_METHODS.has(ctx.method)) return roundTrip(route, core, p, ctx);
   return then(route(core, p, ctx), (r) => dress(core, ctx.method, r));
 }

@@ -35,27 +35,29 @@ class OneShot {
   done?: (text: string | undefined) => void;
   readonly session: Session;
 
-  constructor(server: McpServer, readonly id: RequestId | undefined, auth: unknown, readonly end: (s: Session) => void) {
-    const shot = this;
+  constructor(
+    server: McpServer,
+    readonly id: RequestId | undefined,
+    auth: unknown,
+    readonly end: (s: Session) => void,
+  ) {
     this.session = server.connect({
-      send(text, meta) {
+      send: (text, meta) => {
         if (meta?.responseTo === id && id !== undefined) {
-          shot.response = text;
-          shot.status = statusOf(meta?.error);
-          shot.requiredScopes = meta?.requiredScopes;
-          shot.finish(text);
-        } else if (shot.write) shot.write(text);
-        else shot.early.push(text);
+          this.response = text;
+          this.status = statusOf(meta?.error);
+          this.requiredScopes = meta?.requiredScopes;
+          this.finish(text);
+        } else if (this.write) this.write(text);
+        else this.early.push(text);
       },
-      close() {
+      close: () => {
         // Shutdown: a request still unanswered gets an error rather than an empty body.
-        if (id !== undefined && shot.response === undefined) {
-          shot.finish(errorFrame(id, { code: ErrorCode.ConnectionClosed, message: "The server is shutting down" }));
-        } else shot.finish(undefined);
+        if (id !== undefined && this.response === undefined) {
+          this.finish(errorFrame(id, { code: ErrorCode.ConnectionClosed, message: "The server is shutting down" }));
+        } else this.finish(undefined);
       },
-      noResponse() {
-        shot.finish(undefined);
-      },
+      noResponse: () => this.finish(undefined),
     }, { auth, transport: "http" });
   }
 

@@ -97,7 +97,9 @@ export class HttpSession {
     const answers = new Set(this.owners.values());
     this.owners.clear();
     for (const a of answers) {
-      for (const id of [...a.pending]) a.respond(errorFrame(id, { code: ErrorCode.ConnectionClosed, message: reason }), [id]);
+      for (const id of [...a.pending]) {
+        a.respond(errorFrame(id, { code: ErrorCode.ConnectionClosed, message: reason }), [id]);
+      }
     }
     this.events.clear();
   }

@@ -3,6 +3,8 @@
 // Last-Event-ID, and the response bodies that carry them. Event ids are `<stream>-<n>`, n counting
 // across the session. A cluster backend keeps this log where every instance can replay it.
 
+import { callAt } from "../_util/timers.ts";
+
 const enc = new TextEncoder();
 
 /** One live HTTP response body carrying SSE. */
@@ -57,8 +59,6 @@ export function sseResponse(body: ReadableStream<Uint8Array>, headers: Record<st
   });
 }
 
-const MAX_TIMER = 2_147_483_647;
-
 /**
  * The response with its SSE stream, if it is one, ended at `at` (ms since the epoch): the expiry of the
  * access token that opened it. The client sees the stream end as any, and resumes with a fresh token.
@@ -66,31 +66,25 @@ const MAX_TIMER = 2_147_483_647;
 export function endStreamAt(res: Response, at: number): Response {
   if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) return res;
   const reader = res.body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stop: (() => void) | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      // A timer fires at most 2^31 - 1 ms ahead: a far expiry re-arms it.
-      const arm = () => {
-        const ms = at - Date.now();
-        timer = setTimeout(() => {
-          if (ms > MAX_TIMER) return arm();
-          reader.cancel("the access token expired").catch(() => {});
-          try {
-            controller.close();
-          } catch { /* already closed */ }
-        }, Math.max(0, Math.min(ms, MAX_TIMER)));
-      };
-      arm();
+      stop = callAt(at, () => {
+        reader.cancel("the access token expired").catch(() => {});
+        try {
+          controller.close();
+        } catch { /* already closed */ }
+      });
     },
     async pull(controller) {
       const { done, value } = await reader.read();
       try {
-        if (done) (clearTimeout(timer), controller.close());
+        if (done) (stop?.(), controller.close());
         else controller.enqueue(value);
       } catch { /* closed at expiry meanwhile */ }
     },
     cancel(reason) {
-      clearTimeout(timer);
+      stop?.();
       return reader.cancel(reason);
     },
   });

@@ -17,7 +17,7 @@ export function later(fn: () => void, ms: number): ReturnType<typeof setTimeout>
  * would fire past {@linkcode MAX_TIMER} is re-armed on the way. Returns the
  * function that cancels it.
  */
-export function at(when: number, fn: () => void): () => void {
+export function callAt(when: number, fn: () => void): () => void {
   let timer: ReturnType<typeof setTimeout>;
   const arm = () => {
     const ms = when - Date.now();
