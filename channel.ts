@@ -72,7 +72,7 @@ export interface Refusal {
   readonly code: number;
 }
 
-/** Options of a transport's `close()`: how long a graceful shutdown waits. */
+/** Options of a transport's `close()`. */
 export interface CloseOptions {
   /** Milliseconds to let requests in flight finish before their handlers are aborted. Default 10,000. */
   timeout?: number;

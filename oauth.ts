@@ -164,6 +164,24 @@ const WELL_KNOWN = "/.well-known/oauth-protected-resource";
 // RFC 6750's b64token: what may follow "Bearer ".
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
+/** Why verified `claims` do not admit a request to `resource` (as a 401's description), or undefined when they do. */
+function refuseClaims(claims: unknown, resource: string, warnMs: () => void): string | undefined {
+  // Introspection says active: true of a token it vouches for; anything else there is a refusal.
+  if (!isRecord(claims) || (claims.active !== undefined && claims.active !== true)) {
+    return "The access token is not valid";
+  }
+  const aud = claims.aud;
+  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!audiences.some((a) => typeof a === "string" && (a === resource || canonicalUri(a) === resource))) {
+    return `The access token was not issued for ${resource}`;
+  }
+  const exp = claims.exp;
+  if (exp !== undefined && (typeof exp !== "number" || !(exp * 1000 > Date.now()))) return "The access token expired";
+  // exp is in seconds; one in milliseconds would keep an expired token valid for millennia.
+  if (typeof exp === "number" && exp > 1e11) return warnMs(), "The access token's exp is not in seconds";
+  return undefined;
+}
+
 /**
  * Makes the server an OAuth 2.1 resource server for the tokens of
  * `authorizationServers`; see the module documentation for what the
@@ -190,24 +208,6 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * });
  * ```
  */
-/** Why verified `claims` do not admit a request to `resource` (as a 401's description), or undefined when they do. */
-function refuseClaims(claims: unknown, resource: string, warnMs: () => void): string | undefined {
-  // Introspection says active: true of a token it vouches for; anything else there is a refusal.
-  if (!isRecord(claims) || (claims.active !== undefined && claims.active !== true)) {
-    return "The access token is not valid";
-  }
-  const aud = claims.aud;
-  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
-  if (!audiences.some((a) => typeof a === "string" && (a === resource || canonicalUri(a) === resource))) {
-    return `The access token was not issued for ${resource}`;
-  }
-  const exp = claims.exp;
-  if (exp !== undefined && (typeof exp !== "number" || !(exp * 1000 > Date.now()))) return "The access token expired";
-  // exp is in seconds; one in milliseconds would keep an expired token valid for millennia.
-  if (typeof exp === "number" && exp > 1e11) return warnMs(), "The access token's exp is not in seconds";
-  return undefined;
-}
-
 export function oauthResource(options: OAuthResourceOptions): OAuthResource {
   const resource = canonicalUri(options?.resource);
   if (resource === undefined) {

@@ -361,7 +361,7 @@ export interface GetPromptResult {
   _meta?: Meta;
 }
 
-/** The notifications a 2026-07-28 `subscriptions/listen` stream asks for. */
+/** The 2026-07-28 subscription filter of `subscriptions/listen`. */
 export interface SubscriptionFilter {
   /** Send `notifications/tools/list_changed`. */
   toolsListChanged?: boolean;

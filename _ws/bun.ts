@@ -4,7 +4,7 @@
 import { type Admitted, type Conn, deferred, fitReason, type WsCore } from "./core.ts";
 import { text } from "../_edge/admission.ts";
 
-/** The subset of Bun's `Server` that `WebSocketHandler.fetch` uses. */
+/** The subset of Bun's `Server` that {@linkcode WebSocketHandler.fetch} uses. */
 export interface BunServerLike {
   /** Upgrades a request to a WebSocket. */
   upgrade(req: Request, options: { headers?: Record<string, string>; data: unknown }): boolean;
