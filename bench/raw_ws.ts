@@ -1,42 +1,18 @@
 // The client side of WebSocket spoken by hand over a plain TCP socket, shared by the raw load clients
 // (bench/load_raw.ts, bench/load_fanout.ts): masked client frames, the socket on Deno and on Bun, the upgrade
-// handshake, an in-order writer, and a reader of the server's frames that keeps only the payloads it is asked to.
+// handshake, an in-order writer, and a reader of the server's frames (ws_frames.ts) that keeps only the payloads it
+// is asked to.
 import { rt } from "./common.ts";
+import { encodeFrame, FrameReader } from "./ws_frames.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
 const MASK = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 
 // ---------------------------------------------------------------------------
-// Frames
+// Frames (ws_frames.ts): masked with one fixed key, so that a frame costs no random bytes
 
-/** A masked client text (or other opcode) frame carrying `payload`. */
-export function clientFrame(payload: Uint8Array, opcode = 0x1): Uint8Array {
-  const n = payload.length;
-  const ext = n < 126 ? 0 : n < 65536 ? 2 : 8;
-  const out = new Uint8Array(2 + ext + 4 + n);
-  out[0] = 0x80 | opcode;
-  if (ext === 0) out[1] = 0x80 | n;
-  else if (ext === 2) {
-    out[1] = 0x80 | 126;
-    out[2] = n >> 8;
-    out[3] = n & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    new DataView(out.buffer).setBigUint64(2, BigInt(n));
-  }
-  const p = 2 + ext;
-  out.set(MASK, p);
-  for (let i = 0; i < n; i++) out[p + 4 + i] = payload[i] ^ MASK[i & 3];
-  return out;
-}
-export const textFrame = (s: string): Uint8Array => clientFrame(enc.encode(s));
-
-/** Bytes of a server frame's header, from its second byte (no mask key: server frames are unmasked). */
-const headerLength = (b1: number) => {
-  const l = b1 & 0x7f;
-  return l < 126 ? 2 : l === 126 ? 4 : 10;
-};
+export const textFrame = (s: string): Uint8Array => encodeFrame(0x1, s, true, MASK);
 
 // ---------------------------------------------------------------------------
 // Sockets: Deno.connect, or Bun.connect on Bun
@@ -153,16 +129,11 @@ export abstract class RawWebSocket {
   #fail: (e: Error) => void = () => {};
   #handshake: ((head: string, rest: Uint8Array) => void) | undefined;
   #head = new Uint8Array(0);
-  // Frame parser state: a header split across reads is gathered in #hdr.
-  #hdr = new Uint8Array(14);
-  #hlen = 0;
-  /** Payload bytes of the current frame still to come. */
-  #skip = 0;
-  #fin = false;
-  #op = 0;
-  /** The current frame's payload, when it is kept (control frames, data frames keep() asks for). */
-  #cap: Uint8Array | undefined;
-  #capPos = 0;
+  /** The server's frames: control frames are always kept, data frames as keep() says; a masked one ends it all. */
+  #reader = new FrameReader((op, fin, payload) => this.#frame(op, fin, payload), {
+    keep: (op, fin) => this.keep(fin, op),
+    onMasked: () => this.end(new Error("masked frame from the server")),
+  });
 
   /** Whether to keep the payload of the data frame starting now (else message() gets undefined). */
   protected abstract keep(fin: boolean, op: number): boolean;
@@ -258,78 +229,30 @@ export abstract class RawWebSocket {
 
   /** Reads the server's frames in `b` (unmasked), a frame or its header possibly split across chunks. */
   protected readFrames(b: Uint8Array): void {
-    const n = b.length;
-    let p = 0;
-    while (p < n) {
-      if (this.#skip > 0) {
-        const s = Math.min(this.#skip, n - p);
-        if (this.#cap) {
-          this.#cap.set(b.subarray(p, p + s), this.#capPos);
-          this.#capPos += s;
-        }
-        p += s;
-        this.#skip -= s;
-        if (this.#skip === 0) this.#frameDone();
-        continue;
-      }
-      // A header: straight from the chunk when it is all there, else gathered in #hdr across reads.
-      let h: Uint8Array, q: number;
-      if (this.#hlen === 0 && n - p >= 2 && n - p >= headerLength(b[p + 1])) {
-        h = b;
-        q = p;
-        p += headerLength(b[p + 1]);
-      } else {
-        this.#hdr[this.#hlen++] = b[p++];
-        if (this.#hlen < 2 || this.#hlen < headerLength(this.#hdr[1])) continue;
-        h = this.#hdr;
-        q = 0;
-        this.#hlen = 0;
-      }
-      this.#header(h, q);
-    }
+    this.#reader.push(b);
   }
 
-  #header(h: Uint8Array, q: number) {
-    const b0 = h[q], b1 = h[q + 1];
-    if (b1 & 0x80) return this.end(new Error("masked frame from the server"));
-    let len = b1 & 0x7f;
-    if (len === 126) len = (h[q + 2] << 8) | h[q + 3];
-    else if (len === 127) {
-      len = 0;
-      for (let i = 2; i < 10; i++) len = len * 256 + h[q + i];
-    }
-    this.#fin = (b0 & 0x80) !== 0;
-    this.#op = b0 & 0x0f;
-    const keep = this.#op >= 0x8 || this.keep(this.#fin, this.#op);
-    this.#cap = keep ? new Uint8Array(len) : undefined;
-    this.#capPos = 0;
-    this.#skip = len;
-    if (len === 0) this.#frameDone();
-  }
-
-  #frameDone() {
-    const op = this.#op;
-    if (op <= 0x2) this.message(this.#fin, this.#cap);
+  #frame(op: number, fin: boolean, payload: Uint8Array | undefined) {
+    if (op <= 0x2) this.message(fin, payload);
     else if (op === 0x9) {
-      this.sendFrame(clientFrame(this.#cap!, 0xa)); // pong with the ping's payload
+      this.sendFrame(encodeFrame(0xa, payload!, true, MASK)); // pong with the ping's payload
     } else if (op === 0x8) {
-      const code = this.#cap!.length >= 2 ? (this.#cap![0] << 8) | this.#cap![1] : 1005;
+      const code = payload!.length >= 2 ? (payload![0] << 8) | payload![1] : 1005;
       this.error ||= `close frame from the server (${code})`;
       if (!this.closeSent) {
         this.closeSent = true;
-        this.sendFrame(clientFrame(this.#cap!.subarray(0, 2), 0x8));
+        this.sendFrame(encodeFrame(0x8, payload!.subarray(0, 2), true, MASK));
       }
       setTimeout(() => this.sock.close(), 100);
       this.end();
     }
-    this.#cap = undefined;
   }
 
   /** Sends a close frame (1000), then closes the socket. */
   close(): void {
     if (!this.closed && !this.closeSent) {
       this.closeSent = true;
-      this.sendFrame(clientFrame(new Uint8Array([0x03, 0xe8]), 0x8));
+      this.sendFrame(encodeFrame(0x8, new Uint8Array([0x03, 0xe8]), true, MASK));
     }
     setTimeout(() => this.sock.close(), 50);
   }

@@ -27,6 +27,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { z } from "zod";
 import { McpServer, serve } from "../mod.ts";
+import { encodeFrame } from "./ws_frames.ts";
 
 const env = process.env;
 const SECONDS = Number(env.SOAK_SECONDS) || 20;
@@ -343,7 +344,7 @@ async function runClients(): Promise<void> {
               params: { name: "echo", arguments: { text: "x".repeat(rand(5000)) } },
             },
           ]
-        ) socket.write(maskedText(JSON.stringify(m)));
+        ) socket.write(encodeFrame(0x1, JSON.stringify(m)));
         stats.abruptDrops++;
         setTimeout(done, rand(30)); // drop mid-request: no close frame
       });
@@ -438,18 +439,4 @@ results after ${elapsed.toFixed(1)} s on ${runtime}
     after.connections === 0;
   console.log(ok ? "soak: OK" : "soak: FAILED");
   process.exit(ok ? 0 : 1);
-}
-
-function maskedText(s: string): Uint8Array {
-  const data = new TextEncoder().encode(s);
-  const len = data.length;
-  const head = len < 126 ? 2 : 4; // frames here stay under 64 KiB
-  const out = new Uint8Array(head + 4 + len);
-  out[0] = 0x81;
-  if (len < 126) out[1] = 0x80 | len;
-  else (out[1] = 0x80 | 126, out[2] = len >> 8, out[3] = len & 0xff);
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  out.set(mask, head);
-  for (let i = 0; i < len; i++) out[head + 4 + i] = data[i] ^ mask[i & 3];
-  return out;
 }

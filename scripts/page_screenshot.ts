@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { createServer } from "../examples/server.ts";
 import { serve } from "../mod.ts";
-import { Browser } from "../tests/chromium.ts";
+import { Browser } from "../tests/testdata/chromium.ts";
 
 const dark = Deno.args.includes("--dark");
 const width = Number(Deno.args.find((a) => a.startsWith("--width="))?.slice(8) ?? 1280);

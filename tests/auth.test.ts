@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { bearerAuth, McpServer, type ServeHandle } from "../mod.ts";
 import { connect } from "../client.ts";
-import { start } from "./helpers.ts";
+import { start } from "./testdata/helpers.ts";
 
 describe("bearerAuth", () => {
   let h: ServeHandle;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { chromiumSkip, dumpDom, run, runtimeName, start } from "./helpers.ts";
+import { chromiumSkip, dumpDom, run, runtimeName, start } from "./testdata/helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SKIP = chromiumSkip;

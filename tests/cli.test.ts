@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { McpServer, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, type Exited, run, runtimeName, start } from "./helpers.ts";
-import { type SdkServer, sdkServer } from "./legacy_server.ts";
+import { closedPort, type Exited, run, runtimeName, start } from "./testdata/helpers.ts";
+import { type SdkServer, sdkServer } from "./testdata/legacy_server.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUN = runtimeName === "bun" ? ["run", "cli.ts"] : ["run", "-A", "cli.ts"];

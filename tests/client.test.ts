@@ -6,8 +6,8 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { ErrorCode, McpError, McpServer, type ServeHandle, type Session } from "../mod.ts";
 import { type CloseInfo, connect, type McpClient, McpClientError, type Progress } from "../client.ts";
 import { createServer } from "../examples/server.ts";
-import type { Frame } from "./helpers.ts";
-import { closedPort, deferred, rejectsWith, start, within } from "./helpers.ts";
+import type { Frame } from "./testdata/helpers.ts";
+import { closedPort, deferred, rejectsWith, start, within } from "./testdata/helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers

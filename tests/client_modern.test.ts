@@ -18,8 +18,18 @@ import {
   type McpClient,
 } from "../client.ts";
 import { createServer } from "../examples/server.ts";
-import { closedPort, deferred, type Frame, rejectsWith, run, runtimeName, start, waitFor, within } from "./helpers.ts";
-import { handMadeLegacyServer, scriptedServer, type SdkServer, sdkServer } from "./legacy_server.ts";
+import {
+  closedPort,
+  deferred,
+  type Frame,
+  rejectsWith,
+  run,
+  runtimeName,
+  start,
+  waitFor,
+  within,
+} from "./testdata/helpers.ts";
+import { handMadeLegacyServer, scriptedServer, type SdkServer, sdkServer } from "./testdata/legacy_server.ts";
 
 const V = "2026-07-28";
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";

@@ -20,8 +20,8 @@ import {
   sseMessages,
   waitFor,
   within,
-} from "./helpers.ts";
-import { newSdkClient } from "./sdk_client.ts";
+} from "./testdata/helpers.ts";
+import { newSdkClient } from "./testdata/sdk_client.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DENO = `${ROOT}tools/node_modules/.bin/deno`;
@@ -35,7 +35,7 @@ after(async () => {
   await Promise.all([...children].map((c) => c.kill()));
 });
 
-/** One cluster instance (tests/cluster_instance.ts or examples/cluster.ts) in its own process. */
+/** One cluster instance (tests/testdata/cluster_instance.ts or examples/cluster.ts) in its own process. */
 interface Instance {
   name: string;
   port: number;
@@ -51,7 +51,7 @@ async function startInstance(
   opts: { port?: number; script?: string } = {},
 ): Promise<Instance> {
   const port = opts.port ?? await closedPort();
-  const script = opts.script ?? "tests/cluster_instance.ts";
+  const script = opts.script ?? "tests/testdata/cluster_instance.ts";
   // examples/cluster.ts runs as README's "Running several instances" shows it.
   const flags = script.startsWith("examples/") ? ["--allow-net", "--allow-env"] : ["-A"];
   const args = runtime === "deno" ? ["run", ...flags, script] : ["run", script];
@@ -64,7 +64,7 @@ async function startInstance(
   await listening(port, child);
   // Another instance may hold the port already: wait for this one's own word (the fixture says it once it hears
   // the bus; examples/cluster.ts once it listens).
-  const word = script === "tests/cluster_instance.ts" ? `listening ${port}` : `:${port}/mcp`;
+  const word = script === "tests/testdata/cluster_instance.ts" ? `listening ${port}` : `:${port}/mcp`;
   await waitFor(() => child.stdout.includes(word), `${name} ready`, 30_000);
   return {
     name,

@@ -15,7 +15,7 @@ import {
   start,
   waitFor,
   within,
-} from "./helpers.ts";
+} from "./testdata/helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const APP = "https://app.example.com";

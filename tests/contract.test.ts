@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ErrorCode, httpHandler, McpServer, type SendMeta, type ServeHandle, type Session } from "../mod.ts";
-import { RawClient, start, waitFor, within } from "./helpers.ts";
+import { RawClient, start, waitFor, within } from "./testdata/helpers.ts";
 
 interface Sent {
   text: string;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bearerAuth, httpHandler, type HttpOptions, McpServer, oauthResource, type ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { chromiumSkip, closedPort, dumpDom, initializeBody, sseMessages, start } from "./helpers.ts";
+import { chromiumSkip, closedPort, dumpDom, initializeBody, sseMessages, start } from "./testdata/helpers.ts";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";

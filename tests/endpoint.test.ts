@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { httpHandler, McpServer, type ServeHandle } from "../mod.ts";
-import { closedPort, launch, listening, runtimeName, sseMessages, start } from "./helpers.ts";
+import { closedPort, launch, listening, runtimeName, sseMessages, start } from "./testdata/helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const INIT = {

@@ -23,7 +23,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { connect } from "../client.ts";
-import { closedPort, launch, listening, run, runtimeName } from "./helpers.ts";
+import { closedPort, launch, listening, run, runtimeName } from "./testdata/helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const onDeno = runtimeName === "deno";

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { McpServer, type Registered, type ServeHandle } from "../mod.ts";
-import { NetWsClient, RawClient, start, waitFor } from "./helpers.ts";
+import { NetWsClient, RawClient, start, waitFor } from "./testdata/helpers.ts";
 
 const env: Record<string, string | undefined> = globalThis.process?.env ?? {};
 const FRAMES = Math.max(1, Number(env.FUZZ_FRAMES) || 20_000);

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { z } from "zod";
 import { ErrorCode, McpServer, type ServeHandle } from "../mod.ts";
-import { encodeFrame, type Frame, NetWsClient, RawClient, start, waitFor } from "./helpers.ts";
+import { encodeFrame } from "../bench/ws_frames.ts";
+import { type Frame, NetWsClient, RawClient, start, waitFor } from "./testdata/helpers.ts";
 
 // 1.5 MiB: a 1 MB argument fits, and oversized frames stay cheap to send.
 const LIMIT = 1_572_864;

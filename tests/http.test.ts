@@ -17,8 +17,8 @@ import { z } from "zod";
 import { ErrorCode, McpError, McpServer } from "../mod.ts";
 import { closeSseStream, httpHandler, mcpHandler } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { deferred, initializeBody, sseMessages, waitFor, within } from "./helpers.ts";
-import { cancelSlowCall, newSdkClient } from "./sdk_client.ts";
+import { deferred, initializeBody, sseMessages, waitFor, within } from "./testdata/helpers.ts";
+import { cancelSlowCall, newSdkClient } from "./testdata/sdk_client.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -12,7 +12,8 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { ErrorCode, McpServer, type ServeHandle } from "../mod.ts";
-import { type Deferred, deferred, emptyServer, encodeFrame, RawClient, readFrames, start, within } from "./helpers.ts";
+import { encodeFrame, FrameReader } from "../bench/ws_frames.ts";
+import { type Deferred, deferred, emptyServer, RawClient, start, within } from "./testdata/helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -108,7 +109,7 @@ class RawSocket {
   closeFrame?: { code: number; reason: string };
   /** Resolves when the TCP connection is gone. */
   ended: Promise<void>;
-  #buf: Uint8Array = new Uint8Array(0);
+  #frames = new FrameReader((opcode, fin, payload) => this.#frame(opcode, fin, Buffer.from(payload!)));
   #frag: Buffer[] = [];
   #waiters: { match: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
   #onCloseFrame: (() => void)[] = [];
@@ -132,10 +133,7 @@ class RawSocket {
   }
 
   #feed(chunk: Buffer): void {
-    this.#buf = readFrames(
-      this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk,
-      (opcode, fin, payload) => this.#frame(opcode, fin, Buffer.from(payload)),
-    );
+    this.#frames.push(chunk);
   }
 
   #frame(opcode: number, fin: boolean, payload: Buffer): void {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ErrorCode, McpServer, type ServeHandle } from "../mod.ts";
-import { type Frame, RawClient, sseMessages, start } from "./helpers.ts";
+import { type Frame, RawClient, sseMessages, start } from "./testdata/helpers.ts";
 
 const V = "2026-07-28";
 const meta = (extra: Record<string, unknown> = {}, caps: Record<string, unknown> = { elicitation: { form: {} } }) => ({

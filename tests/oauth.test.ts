@@ -1,5 +1,5 @@
 // The OAuth 2.1 resource server (oauth.ts). End to end: a real authorization server (oidc-provider under
-// Node, tests/oauth_as.mjs) issues JWT access tokens by client_credentials; examples/oauth.ts verifies them
+// Node, tests/testdata/oauth_as.mjs) issues JWT access tokens by client_credentials; examples/oauth.ts verifies them
 // with jose on this runtime; the official SDK client discovers everything from the 401 over Streamable
 // HTTP, and the library's own client carries tokens over WebSocket. In process, with a verifyToken that
 // looks tokens up in a table: the checks the library makes itself (audience, expiry, scopes, sessions).
@@ -34,7 +34,7 @@ import {
   start,
   waitFor,
   within,
-} from "./helpers.ts";
+} from "./testdata/helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const JSON_AND_SSE = "application/json, text/event-stream";
@@ -122,7 +122,7 @@ describe(`examples/oauth.ts on ${runtimeName}, tokens from oidc-provider`, () =>
   let prm: string;
 
   before(async () => {
-    as = await launch("node", ["tests/oauth_as.mjs"], { cwd: ROOT, timeout: 600_000 });
+    as = await launch("node", ["tests/testdata/oauth_as.mjs"], { cwd: ROOT, timeout: 600_000 });
     await waitFor(() => /listening \d+/.test(as.stdout) || as.stderr.includes("Error"), "the authorization server");
     const m = /listening (\d+)/.exec(as.stdout);
     assert.ok(m, `the authorization server did not start:\n${as.stderr}`);

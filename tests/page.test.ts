@@ -14,8 +14,17 @@ import { connect } from "../client.ts";
 import { z } from "zod";
 import { createServer } from "../examples/server.ts";
 import { builtDigest, OUTPUT, pageSources, sourcesDigest } from "../scripts/build_page.ts";
-import { closedPort, deferred, launch, type Launched, listening, runtimeName, start, within } from "./helpers.ts";
-import { Browser, browserSkip, type Tab } from "./chromium.ts";
+import {
+  closedPort,
+  deferred,
+  launch,
+  type Launched,
+  listening,
+  runtimeName,
+  start,
+  within,
+} from "./testdata/helpers.ts";
+import { Browser, browserSkip, type Tab } from "./testdata/chromium.ts";
 
 // A 1×1 PNG, and a WAV file of one silent sample.
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";

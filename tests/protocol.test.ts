@@ -9,7 +9,7 @@ import {
   type ServeHandle,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "../mod.ts";
-import { emptyServer, RawClient, start } from "./helpers.ts";
+import { emptyServer, RawClient, start } from "./testdata/helpers.ts";
 
 describe("handshake and envelope", () => {
   let h: ServeHandle;

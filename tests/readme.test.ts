@@ -33,7 +33,7 @@ import {
   run,
   runtimeName,
   start,
-} from "./helpers.ts";
+} from "./testdata/helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");

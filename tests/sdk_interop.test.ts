@@ -15,8 +15,8 @@ import {
 import { z } from "zod";
 import type { ServeHandle } from "../mod.ts";
 import { createServer } from "../examples/server.ts";
-import { start } from "./helpers.ts";
-import { cancelSlowCall, newSdkClient } from "./sdk_client.ts";
+import { start } from "./testdata/helpers.ts";
+import { cancelSlowCall, newSdkClient } from "./testdata/sdk_client.ts";
 
 describe("official SDK client over WebSocket", () => {
   let h: ServeHandle;

@@ -12,7 +12,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode, McpServer } from "../mod.ts";
 import { serveStdio } from "../transport_stdio.ts";
-import { within } from "./helpers.ts";
+import { within } from "./testdata/helpers.ts";
 
 const TIMEOUT = 5000;
 const runArgs = (file: string) => ("Bun" in globalThis ? ["run", file] : ["run", "-A", file]);

@@ -31,7 +31,7 @@ import {
   type Page,
   type Progress,
 } from "../client.ts";
-import { type Deferred, deferred, type Frame, RawClient, start, within } from "./helpers.ts";
+import { type Deferred, deferred, type Frame, RawClient, start, within } from "./testdata/helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Local helpers

@@ -20,11 +20,11 @@ import {
   type TaskStore,
   UrlElicitationRequiredError,
 } from "../mod.ts";
-import { clusterOf } from "../_cluster/node.ts";
+import { coreOf } from "../server.ts";
 import { serveStdio } from "../transport_stdio.ts";
 import { createServer } from "../examples/server.ts";
-import { deferred, type Frame, RawClient, sseMessages, start } from "./helpers.ts";
-import { newSdkClient } from "./sdk_client.ts";
+import { deferred, type Frame, RawClient, sseMessages, start } from "./testdata/helpers.ts";
+import { newSdkClient } from "./testdata/sdk_client.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RELATED = "io.modelcontextprotocol/related-task";
@@ -892,8 +892,8 @@ describe("tasks across instances (BroadcastChannel, one shared store)", () => {
     b = build({ store }, { cluster: broadcastCluster({ name, heartbeat: 50 }) });
     ha = start(a.server);
     hb = start(b.server);
-    const na = clusterOf(a.server)!;
-    const nb = clusterOf(b.server)!;
+    const na = coreOf(a.server).cluster!;
+    const nb = coreOf(b.server).cluster!;
     const deadline = Date.now() + 5000;
     while (!(na.alive(nb.id) && nb.alive(na.id))) {
       assert.ok(Date.now() < deadline, "the instances hear each other");
@@ -910,7 +910,7 @@ describe("tasks across instances (BroadcastChannel, one shared store)", () => {
     const cb = await RawClient.ready(hb.url);
     try {
       const { taskId } = ok(await ca.request("tools/call", { name: "gated", arguments: { key: "k" }, task: {} })).task;
-      assert.ok(taskId.startsWith(`${clusterOf(a.server)!.id}.`));
+      assert.ok(taskId.startsWith(`${coreOf(a.server).cluster!.id}.`));
       assert.equal(ok(await cb.request("tasks/get", { taskId })).status, "working");
       assert.equal(ok(await cb.request("tasks/cancel", { taskId })).status, "cancelled");
       await a.abortOf("k").promise; // the handler on A was aborted

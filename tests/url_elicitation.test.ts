@@ -16,8 +16,8 @@ import {
   UrlElicitationRequiredError as SdkUrlElicitationRequiredError,
 } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode, type McpServer, type ServeHandle, UrlElicitationRequiredError } from "../mod.ts";
-import { build } from "./url_elicitation_server.ts";
-import { type Frame, RawClient, sseMessages, start, within } from "./helpers.ts";
+import { build } from "./testdata/url_elicitation_server.ts";
+import { type Frame, RawClient, sseMessages, start, within } from "./testdata/helpers.ts";
 
 type Transport = InstanceType<typeof WebSocketClientTransport>;
 interface Peer {
@@ -25,7 +25,7 @@ interface Peer {
   close: () => Promise<void>;
 }
 
-const FIXTURE = "tests/url_elicitation_server.ts";
+const FIXTURE = "tests/testdata/url_elicitation_server.ts";
 const runArgs = "Bun" in globalThis ? ["run", FIXTURE] : ["run", "-A", FIXTURE];
 
 /** An SDK client whose elicitation handler records each request and answers with `answer.action`. */

@@ -3,7 +3,7 @@
 // tokens (RFC 9068) by client_credentials, with the audience the client names by RFC 8707's
 // `resource`. Prints `listening <port>` once it accepts connections.
 //
-//   node tests/oauth_as.mjs
+//   node tests/testdata/oauth_as.mjs
 //
 // Clients (id / secret / scopes it may be granted / token lifetime):
 //   agent  / agent-secret  / notes:read notes:write / 300 s

@@ -5,9 +5,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { readFrames, runtimeName, waitFor, within } from "./helpers.ts";
+import { encodeFrame, FrameReader } from "../../bench/ws_frames.ts";
+import { runtimeName, waitFor, within } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The official SDK's server, running. */
 export interface SdkServer {
@@ -77,8 +78,18 @@ export async function scriptedServer(
     s.on("error", () => {});
     s.on("close", () => sockets.delete(s));
     let head = "";
-    let rest: Uint8Array = new Uint8Array(0);
     let upgraded = false;
+    const frames = new FrameReader((opcode, _fin, payload) => {
+      if (opcode === 0x8) return void s.end(serverFrame(0x8, payload!.slice(0, 2)));
+      if (opcode !== 0x1) return;
+      const msg = JSON.parse(new TextDecoder().decode(payload));
+      messages.push(msg);
+      methods.push(msg.method);
+      if (msg.id === undefined || !msg.method) return;
+      const r = reply(msg);
+      if (r === "hang up") s.end(serverFrame(0x8, new Uint8Array([0x03, 0xe8])));
+      else if (r !== "silent") s.write(serverFrame(0x1, JSON.stringify({ jsonrpc: "2.0", id: msg.id, ...r })));
+    });
     s.on("data", (chunk: Uint8Array) => {
       if (!upgraded) {
         head += new TextDecoder().decode(chunk);
@@ -93,20 +104,7 @@ export async function scriptedServer(
         upgraded = true;
         return;
       }
-      const joined = new Uint8Array(rest.length + chunk.length);
-      joined.set(rest);
-      joined.set(chunk, rest.length);
-      rest = readFrames(joined, (opcode, _fin, payload) => {
-        if (opcode === 0x8) return void s.end(serverFrame(0x8, payload.slice(0, 2)));
-        if (opcode !== 0x1) return;
-        const msg = JSON.parse(new TextDecoder().decode(payload));
-        messages.push(msg);
-        methods.push(msg.method);
-        if (msg.id === undefined || !msg.method) return;
-        const r = reply(msg);
-        if (r === "hang up") s.end(serverFrame(0x8, new Uint8Array([0x03, 0xe8])));
-        else if (r !== "silent") s.write(serverFrame(0x1, JSON.stringify({ jsonrpc: "2.0", id: msg.id, ...r })));
-      });
+      frames.push(chunk);
     });
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
@@ -147,12 +145,5 @@ export function handMadeLegacyServer(how: "silent" | "hang up"): Promise<Scripte
 
 /** One unmasked server frame. */
 function serverFrame(opcode: number, payload: Uint8Array | string): Uint8Array {
-  const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-  const head = data.length < 126 ? 2 : 4;
-  const out = new Uint8Array(head + data.length);
-  out[0] = 0x80 | opcode;
-  if (data.length < 126) out[1] = data.length;
-  else (out[1] = 126, out[2] = data.length >> 8, out[3] = data.length & 0xff);
-  out.set(data, head);
-  return out;
+  return encodeFrame(opcode, payload, true, null);
 }

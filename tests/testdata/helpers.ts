@@ -2,8 +2,9 @@
 // sends exactly the frames a test writes.
 import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
-import { McpClientError } from "../client.ts";
-import { McpServer, serve, type ServeHandle, type ServeOptions } from "../mod.ts";
+import { McpClientError } from "../../client.ts";
+import { McpServer, serve, type ServeHandle, type ServeOptions } from "../../mod.ts";
+import { encodeFrame, FrameReader } from "../../bench/ws_frames.ts";
 import process from "node:process";
 
 export interface Frame {
@@ -134,6 +135,7 @@ export const runtimeName = "Bun" in globalThis ? "bun" : "deno";
 // A WebSocket client over a bare TCP socket (node:net), for frames a WebSocket
 // API cannot send: invalid UTF-8 in text frames, any opcode, fragments, partial
 // frames, or an upgrade that never sends anything. Used by hostile and fuzz tests.
+// Its frames are encoded and read by bench/ws_frames.ts, the codec the benchmarks' raw clients use too.
 
 /** A WebSocket client on node:net that writes exactly the (masked) frames a test asks for. */
 export class NetWsClient {
@@ -145,8 +147,9 @@ export class NetWsClient {
   /** Resolves when the TCP connection is gone. */
   readonly ended: Promise<void>;
   #ended = false;
-  #buf: Uint8Array = new Uint8Array(0);
-  #upgraded = false;
+  /** Bytes of the upgrade response read so far; undefined once upgraded. */
+  #head: Uint8Array | undefined = new Uint8Array(0);
+  #frames = new FrameReader((opcode, fin, payload) => this.#frame(opcode, fin, payload!));
   #onHead?: (head: string) => void;
   #frag: Uint8Array[] = [];
   #fragOpcode = 0;
@@ -250,16 +253,15 @@ export class NetWsClient {
   }
 
   #data(d: Uint8Array): void {
-    this.#buf = concatBytes(this.#buf, d);
-    if (!this.#upgraded) {
-      const end = headEnd(this.#buf);
-      if (end < 0) return;
-      const head = new TextDecoder().decode(this.#buf.subarray(0, end));
-      this.#buf = this.#buf.slice(end + 4);
-      this.#upgraded = true;
-      this.#onHead?.(head);
+    if (this.#head) {
+      const buf = concatBytes(this.#head, d);
+      const end = headEnd(buf);
+      if (end < 0) return void (this.#head = buf);
+      this.#head = undefined;
+      this.#onHead?.(new TextDecoder().decode(buf.subarray(0, end)));
+      d = buf.subarray(end + 4);
     }
-    this.#buf = readFrames(this.#buf, (opcode, fin, payload) => this.#frame(opcode, fin, payload));
+    this.#frames.push(d);
   }
 
   #frame(opcode: number, fin: boolean, payload: Uint8Array): void {
@@ -281,54 +283,6 @@ export class NetWsClient {
     const i = this.#waiters.findIndex((w) => w.match(text));
     if (i >= 0) this.#waiters.splice(i, 1)[0].resolve(text);
     else this.texts.push(text);
-  }
-}
-
-/** One masked client frame. */
-export function encodeFrame(opcode: number, payload: Uint8Array | string, fin = true): Uint8Array {
-  const data = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-  const len = data.length;
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + 4 + len);
-  out[0] = (fin ? 0x80 : 0) | opcode;
-  if (len < 126) out[1] = 0x80 | len;
-  else if (len < 65536) (out[1] = 0x80 | 126, out[2] = len >> 8, out[3] = len & 0xff);
-  else (out[1] = 0x80 | 127, new DataView(out.buffer).setBigUint64(2, BigInt(len)));
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  out.set(mask, head);
-  for (let i = 0; i < len; i++) out[head + 4 + i] = data[i] ^ mask[i & 3];
-  return out;
-}
-
-/**
- * Reads every complete WebSocket frame at the start of `buf`, calling
- * `onFrame` with its opcode, FIN bit and (unmasked, copied) payload, and
- * returns the bytes of the incomplete frame that follows, if any.
- */
-export function readFrames(
-  buf: Uint8Array,
-  onFrame: (opcode: number, fin: boolean, payload: Uint8Array) => void,
-): Uint8Array {
-  let b = buf;
-  for (;;) {
-    if (b.length < 2) return b;
-    let len = b[1] & 0x7f;
-    let off = 2;
-    if (len === 126) {
-      if (b.length < 4) return b;
-      (len = (b[2] << 8) | b[3], off = 4);
-    } else if (len === 127) {
-      if (b.length < 10) return b;
-      (len = Number(new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0)), off = 10);
-    }
-    const masked = (b[1] & 0x80) !== 0; // servers never mask; unmask anyway
-    const start = off + (masked ? 4 : 0);
-    if (b.length < start + len) return b;
-    const payload = b.slice(start, start + len);
-    if (masked) { for (let i = 0; i < len; i++) payload[i] ^= b[off + (i & 3)]; }
-    const head = b[0];
-    b = b.subarray(start + len);
-    onFrame(head & 0x0f, (head & 0x80) !== 0, payload);
   }
 }
 

@@ -2,9 +2,9 @@
 // same Redis, plus tools that raise each kind of server-wide notification and ask the client things.
 // Env: REDIS_URL, PORT, HEARTBEAT (ms), NAME (reported by whoami). Prints "listening <port>".
 import { z } from "zod";
-import { redisCluster, redisTaskStore, serve } from "../mod.ts";
-import { connectRedis, createBoard } from "../examples/cluster.ts";
-import { clusterOf } from "../_cluster/node.ts";
+import { redisCluster, redisTaskStore, serve } from "../../mod.ts";
+import { connectRedis, createBoard } from "../../examples/cluster.ts";
+import { coreOf } from "../../server.ts";
 
 // deno-lint-ignore no-explicit-any
 const rt = globalThis as any;
@@ -68,6 +68,6 @@ server.tool("steps", { input: z.object({ n: z.number() }) }, async ({ n }, ctx) 
 const handle = serve(server, { port: Number(env("PORT") ?? 0), reusePort: true });
 // Ready once it hears the bus (or, with Redis down at start, once it has said so): an instance that shares its port
 // with another is reachable before it is ready.
-const node = clusterOf(server)!;
+const node = coreOf(server).cluster!;
 while (!node.up && !reported) await new Promise((r) => setTimeout(r, 10));
 console.log(`listening ${handle.port}`);

@@ -1,6 +1,6 @@
 // The server of tests/url_elicitation.test.ts; run as a program, it serves standard input and output.
 import { z } from "zod";
-import { McpServer, serveStdio, type Session, UrlElicitationRequiredError } from "../mod.ts";
+import { McpServer, serveStdio, type Session, UrlElicitationRequiredError } from "../../mod.ts";
 
 export function build(): McpServer {
   const server = new McpServer({ name: "url-elicitation", version: "1.0.0" });
