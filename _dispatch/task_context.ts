@@ -26,6 +26,16 @@ import { levelRank } from "../_util/log_levels.ts";
 // Runs of a per-request task's handler that may each end asking for pages to visit.
 const MAX_URL_ROUNDS = 16;
 
+/** The request a task's context stands for: the id, method and `_meta` of the call that started it. */
+function requestOf(origin: Context): JsonRpcRequest {
+  return {
+    jsonrpc: "2.0",
+    id: origin.requestId,
+    method: origin.method,
+    params: origin.meta ? { _meta: origin.meta } : undefined,
+  };
+}
+
 /** Starts `run` as a task of the request of `ctx`, in the task context of its era. */
 export function startTask(
   core: ServerCore,
@@ -52,13 +62,7 @@ export class TaskContext extends Context {
   #last = -Infinity;
 
   constructor(origin: Context, live: Live, tasks: TaskManager) {
-    const msg: JsonRpcRequest = {
-      jsonrpc: "2.0",
-      id: origin.requestId,
-      method: origin.method,
-      params: origin.meta ? { _meta: origin.meta } : undefined,
-    };
-    super(origin.session, msg);
+    super(origin.session, requestOf(origin));
     (this as { auth: unknown }).auth = origin.auth; // the request's, whatever the session holds since
     this.#live = live;
     this.#tasks = tasks;
@@ -147,12 +151,7 @@ class PerRequestTaskContext extends PerRequestContext {
   readonly #tasks: TaskManager;
 
   constructor(origin: PerRequestContext, live: Live, tasks: TaskManager) {
-    super(origin.session, {
-      jsonrpc: "2.0",
-      id: origin.requestId,
-      method: origin.method,
-      params: origin.meta ? { _meta: origin.meta } : undefined,
-    });
+    super(origin.session, requestOf(origin));
     (this as { auth: unknown }).auth = origin.auth;
     this.#live = live;
     this.#tasks = tasks;
