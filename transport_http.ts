@@ -104,7 +104,8 @@ export interface HttpHandler {
   /**
    * Shuts down gracefully: refuses new requests with 503, lets requests in
    * flight finish (up to `timeout`) and delivers their responses, then ends
-   * every session and closes every stream.
+   * every session and closes every stream. The last transport of a server to
+   * close first aborts its tasks still running and marks them failed.
    */
   close(options?: CloseOptions): Promise<void>;
 }

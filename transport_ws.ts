@@ -96,7 +96,8 @@ export interface WebSocketHandler {
   /**
    * Shuts down gracefully: refuses new connections and requests, lets
    * requests in flight finish (up to `timeout`), sends their responses, then
-   * closes every socket with 1001.
+   * closes every socket with 1001. The last transport of a server to close
+   * first aborts its tasks still running and marks them failed.
    */
   close(options?: CloseOptions): Promise<void>;
 }
