@@ -48,7 +48,7 @@ export interface McpHandler {
   readonly connections: number;
   /** Open HTTP sessions. */
   readonly sessions: number;
-  /** Shuts both transports down gracefully, then aborts the tasks still running; see {@linkcode HttpHandler.close}. */
+  /** Shuts both transports down gracefully (the server's last, it first aborts the tasks still running); see {@linkcode HttpHandler.close}. */
   close(options?: CloseOptions): Promise<void>;
 }
 

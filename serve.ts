@@ -88,16 +88,22 @@ export function serve(server: McpServer, options: ServeOptions = {}): ServeHandl
   const reusePort = options.reusePort ?? false;
   let bound: number;
   let stop: () => Promise<void>;
-  if (runtime.Bun?.serve) {
-    const s = runtime.Bun.serve({ hostname, port, reusePort, fetch: handler.fetch, websocket: handler.websocket });
-    bound = s.port;
-    stop = async () => void (await s.stop(true));
-  } else if (runtime.Deno?.serve) {
-    const s = runtime.Deno.serve({ hostname, port, reusePort, onListen() {} }, handler.fetch);
-    bound = s.addr.port;
-    stop = () => s.shutdown();
-  } else {
-    throw new Error("serve() needs Deno or Bun; on another runtime, mount mcpHandler() yourself");
+  try {
+    if (runtime.Bun?.serve) {
+      const s = runtime.Bun.serve({ hostname, port, reusePort, fetch: handler.fetch, websocket: handler.websocket });
+      bound = s.port;
+      stop = async () => void (await s.stop(true));
+    } else if (runtime.Deno?.serve) {
+      const s = runtime.Deno.serve({ hostname, port, reusePort, onListen() {} }, handler.fetch);
+      bound = s.addr.port;
+      stop = () => s.shutdown();
+    } else {
+      throw new Error("serve() needs Deno or Bun; on another runtime, mount mcpHandler() yourself");
+    }
+  } catch (e) {
+    // Nothing listens (the port is taken, say): let go of the server's tasks and cluster as a close would.
+    void handler.close({ timeout: 0 });
+    throw e;
   }
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const path = options.path ?? "/mcp";

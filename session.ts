@@ -617,11 +617,11 @@ export class Session {
     this.clientCapabilities = isRecord(params.capabilities) ? params.capabilities : {};
     const info = params.clientInfo;
     if (typeof info === "object" && info !== null) this.clientInfo = info as Implementation;
-    this.#advertised = this.#core.capabilities();
+    this.#advertised = this.server.capabilities;
     const result: Record<string, unknown> = {
       protocolVersion: this.protocolVersion,
       capabilities: this.#advertised,
-      serverInfo: this.#core.serverInfo,
+      serverInfo: this.server.serverInfo,
     };
     if (this.#core.options.instructions) result.instructions = this.#core.options.instructions;
     return resultFrame(id, result);

@@ -117,10 +117,13 @@ export function serveStdio(server: McpServer, options: StdioOptions = {}): Stdio
   async function shutdown(timeout: number): Promise<void> {
     if (ended) return;
     reading = false;
-    await drainSessions([session], timeout);
-    // Let aborted handlers put their error responses on the wire before the session ends.
-    await new Promise((r) => setTimeout(r, 0));
-    await writer.ready.catch(() => {});
+    // As every transport does at the start of its close: if it is the server's last, its tasks end first.
+    await lease.end(async () => {
+      await drainSessions([session], timeout);
+      // Let aborted handlers put their error responses on the wire before the session ends.
+      await new Promise((r) => setTimeout(r, 0));
+      await writer.ready.catch(() => {});
+    });
     end();
   }
 

@@ -227,10 +227,10 @@ export function websocketHandler(server: McpServer, options: WebSocketOptions = 
     get connections() {
       return conns.size;
     },
-    close(opts = {}) {
+    async close(opts = {}) {
       closing = true;
       const timeout = opts.timeout ?? 10_000;
-      return lease.end(async () => {
+      await lease.end(async () => {
         await drainSessions([...conns].map((c) => c.session).filter((s): s is Session => !!s), timeout);
         const open = [...conns];
         for (const c of open) c.close(1001, "server shutting down");

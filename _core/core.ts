@@ -21,10 +21,11 @@ export type CoreOptions = McpServer["options"];
  */
 export interface Lease {
   /**
-   * Ends the lease, at the start of the transport's close: the last lease to end aborts the tasks
-   * still running and marks them failed (so that a waiting `tasks/result` is answered before the
-   * drain, and no other transport's tasks are cut). Then `drain` runs, and then this transport
-   * leaves the cluster (a forwarded request still draining needs the bus).
+   * Ends the lease; a transport calls it as its close begins, with the rest of its close as `drain`.
+   * The last lease to end aborts the tasks still running and marks them failed (so that a waiting
+   * `tasks/result` is answered before the drain, and no other transport's tasks are cut). Then
+   * `drain` runs, and then this transport leaves the cluster (a forwarded request still draining
+   * needs the bus). Called again, it only runs `drain`.
    */
   end(drain?: () => Promise<void>): Promise<void>;
 }

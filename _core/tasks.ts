@@ -1,9 +1,9 @@
-// Tasks in the dispatcher: a task-augmented tools/call answers at once with a task and runs its handler
-// on, detached from the request (and from the connection: a task outlives it). The record lives in
-// the TaskStore; what only this process holds (the abort controller, who waits for the end, the
-// questions to the client still open) lives here. Both eras share the engine: 2025-11-25 asks the
-// client through ordinary requests that ride on a waiting tasks/result, 2026-07-28 through the task's
-// inputRequests, answered by tasks/update.
+// The task engine: a task-augmented tools/call answers at once with a task and runs its handler on,
+// detached from the request (and from the connection: a task outlives it). The record lives in the
+// TaskStore; what only this process holds (the abort controller, who waits for the end, the questions
+// to the client still open) lives here. Both eras share the engine: 2025-11-25 asks the client through
+// ordinary requests that ride on a waiting tasks/result, 2026-07-28 through the task's inputRequests,
+// answered by tasks/update. The handler contexts of each era are the dispatcher's (_dispatch/task_context.ts).
 
 import { ErrorCode, type JsonRpcErrorObject, McpError, type RequestId } from "../jsonrpc.ts";
 import type { Context } from "../context.ts";

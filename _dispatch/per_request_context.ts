@@ -73,7 +73,7 @@ export interface Round {
 }
 
 /** Thrown inside a handler when it needs input the client has not given yet. */
-export class InputRequired extends Error {
+class InputRequired extends Error {
   constructor() {
     super("input required from the client");
     this.name = "InputRequired";

@@ -43,7 +43,7 @@ const LISTEN_FLAGS = ["toolsListChanged", "promptsListChanged", "resourcesListCh
 
 function discover(core: ServerCore): unknown {
   // 2025-11-25's tasks capability becomes the extension here.
-  const { tasks, ...capabilities } = core.capabilities();
+  const { tasks, ...capabilities } = core.server.capabilities;
   if (tasks) capabilities.extensions = { [TASKS_EXTENSION]: {} };
   const res: Record<string, unknown> = {
     supportedVersions: [...PER_REQUEST_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS],
@@ -157,7 +157,7 @@ function roundTrip(route: Route, core: ServerCore, p: Record<string, unknown>, c
 function prefixOf(core: ServerCore, method: string, hint: CacheHint | undefined): string {
   let prefix = core.resultPrefixes.get(method);
   if (prefix === undefined) {
-    const meta = JSON.stringify({ [META.serverInfo]: core.serverInfo });
+    const meta = JSON.stringify({ [META.serverInfo]: core.server.serverInfo });
     prefix = `"resultType":"complete",${
       hint ? `"ttlMs":${hint.ttlMs},"cacheScope":"${hint.cacheScope}",` : ""
     }"_meta":${meta}`;
@@ -174,7 +174,7 @@ function dress(core: ServerCore, method: string, result: unknown): unknown {
     const extra = prefixOf(core, method, hint);
     return result === "{}" ? `{${extra}}` : `{${extra},${result.slice(1)}`;
   }
-  const info = { [META.serverInfo]: core.serverInfo };
+  const info = { [META.serverInfo]: core.server.serverInfo };
   const r = { ...(result as Record<string, unknown>) };
   r.resultType ??= "complete";
   if (hint) (r.ttlMs ??= hint.ttlMs, r.cacheScope ??= hint.cacheScope);

@@ -56,7 +56,7 @@ export function startTask(
 }
 
 /** The handler context of a 2025-11-25 task: the task's signal, and requests to the client that ride on tasks/result. */
-export class TaskContext extends Context {
+class TaskContext extends Context {
   readonly #live: Live;
   readonly #tasks: TaskManager;
   #last = -Infinity;

@@ -34,7 +34,7 @@ export function callToolRoute(core: ServerCore, p: Record<string, unknown>, ctx:
 }
 
 /** Whether the request's client declares the tasks extension (per-request era). */
-export function declaresTasks(ctx: Context): boolean {
+function declaresTasks(ctx: Context): boolean {
   const ext = ctx.clientCapabilities.extensions;
   return isRecord(ext) && isRecord(ext[TASKS_EXTENSION]);
 }

@@ -185,9 +185,9 @@ class HttpEndpoint {
       : this.#admitted(req, method, checked, bunServer);
   }
 
-  close(opts: CloseOptions = {}): Promise<void> {
+  async close(opts: CloseOptions = {}): Promise<void> {
     this.#closing = true;
-    return this.#lease.end(async () => {
+    await this.#lease.end(async () => {
       const all = [...this.sessions.values()];
       const oneShot = [...this.#perRequest.running];
       await drainSessions([...all.map((hs) => hs.session), ...oneShot], opts.timeout ?? 10_000);

@@ -2,7 +2,7 @@
 // Do not edit: change the sources and run `deno task build-page`.
 
 /** Digest of the sources this page was built from. */
-export const PAGE_SOURCES = "20d17273ac5713a46cdfa1f5b7b94a63ce396a85eedc2f7ff5da53cb5a4fc556";
+export const PAGE_SOURCES = "4918642e9e38407ac6ea7859b3e0ec8c536c76027ddbdc8b9e193c792afda372";
 
 /** The Content-Security-Policy the page is served with: nothing but itself and its own socket. */
 export const PAGE_CSP =

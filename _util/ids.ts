@@ -1,13 +1,12 @@
 // Random ids for what the library names (sessions, tasks, cluster instances): base64url, so that
 // they fit a header, a URL and a Redis key as they are.
 
-/** Bytes in base64url (RFC 4648 §5), padding kept only when `pad`. */
-export function base64url(bytes: Uint8Array, pad = false): string {
+/** Bytes in base64url (RFC 4648 §5), without padding. */
+export function base64url(bytes: Uint8Array): string {
   let s = "";
   // In slices: spreading a large array into one call overflows the stack.
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  const b64 = btoa(s).replaceAll("+", "-").replaceAll("/", "_");
-  return pad ? b64 : b64.replace(/=+$/, "");
+  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 /** The bytes of base64url text, with or without padding; throws on anything else. */

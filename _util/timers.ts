@@ -13,7 +13,7 @@ export function later(fn: () => void, ms: number): ReturnType<typeof setTimeout>
 }
 
 /**
- * Calls `fn` at `at` (ms since the epoch), however far ahead: a timer that
+ * Calls `fn` at `when` (ms since the epoch), however far ahead: a timer that
  * would fire past {@linkcode MAX_TIMER} is re-armed on the way. Returns the
  * function that cancels it.
  */

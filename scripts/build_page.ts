@@ -1,5 +1,5 @@
 /**
- * Builds _page.ts, the page a browser gets at the endpoint, from its sources:
+ * Builds _page/page.ts, the page a browser gets at the endpoint, from its sources:
  * scripts/page/page.html, style.css and app.js, and the library's own client
  * (client.ts and the files it imports), which app.js imports.
  *
@@ -10,7 +10,7 @@
  * inside), it needs no transpiler at run time, and the core stays free of
  * packages. The script and the style are inlined, so that the page is one
  * self-contained response that loads nothing else, and allowed by their
- * hashes in its Content-Security-Policy. _page.ts records a digest of every
+ * hashes in its Content-Security-Policy. _page/page.ts records a digest of every
  * source; tests/page.test.ts fails when the sources no longer match it, so a
  * stale page cannot go unnoticed. The digest, not the bundle's bytes, is
  * compared: another esbuild may print the same code differently.
@@ -45,14 +45,14 @@ export function pageSources(): string[] {
   return [...seen].map((f) => relative(ROOT, f)).sort();
 }
 
-/** SHA-256 over the sources' names and contents: what _page.ts was built from. */
+/** SHA-256 over the sources' names and contents: what _page/page.ts was built from. */
 export function sourcesDigest(): string {
   const hash = createHash("sha256");
   for (const file of pageSources()) hash.update(`${file}\0${readFileSync(join(ROOT, file), "utf8")}\0`);
   return hash.digest("hex");
 }
 
-/** The digest recorded in the current _page.ts, or undefined when it has none. */
+/** The digest recorded in the current _page/page.ts, or undefined when it has none. */
 export function builtDigest(): string | undefined {
   return /^export const PAGE_SOURCES = "([0-9a-f]{64})";$/m.exec(readFileSync(join(ROOT, OUTPUT), "utf8"))?.[1];
 }

@@ -8,6 +8,8 @@ import {
   httpHandler,
   McpServer,
   memoryTaskStore,
+  serve,
+  serveStdio,
   type TaskRecord,
   type TaskStore,
   websocketHandler,
@@ -156,7 +158,71 @@ describe("every way of mounting a server holds its tasks", () => {
   });
 });
 
+describe("a serve() that cannot listen lets go of the server", () => {
+  test("the port is taken: serve() throws, and a later serve() of the same server still ends the tasks on close", async () => {
+    const other = serve(new McpServer({ name: "holder", version: "1" }), { port: 0 });
+    const { server, store, aborted } = taskServer();
+    try {
+      assert.throws(() => serve(server, { port: other.port }));
+      const handle = serve(server, { port: 0 });
+      const { client, taskId } = await taskOverWebSocket(handle.url);
+      await handle.close({ timeout: 200 });
+      await within(aborted, 2000, "the failed serve() held nothing: closing the one that listens ends the tasks");
+      assert.equal((await statusOf(store, taskId)).status, "failed");
+      await client.close();
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe("every way of mounting a server joins its cluster", () => {
+  test("serveStdio: a notification raised on another instance reaches the stdio client; the end leaves the bus", async () => {
+    const name = `lifecycle-stdio-${crypto.randomUUID()}`;
+    const a = new McpServer({ name: "lc", version: "1.0.0", cluster: broadcastCluster({ name, heartbeat: 50 }) });
+    const b = new McpServer({ name: "lc", version: "1.0.0", cluster: broadcastCluster({ name, heartbeat: 50 }) });
+    a.resource("memo://x", {}, () => "x");
+    const toServer = new TransformStream<Uint8Array, Uint8Array>();
+    const fromServer = new TransformStream<Uint8Array, Uint8Array>();
+    const stdio = serveStdio(a, { input: toServer.readable, output: fromServer.writable, redirectConsole: false });
+    const httpB = httpHandler(b);
+    const writer = toServer.writable.getWriter();
+    const reader = fromServer.readable.pipeThrough(new TextDecoderStream()).getReader();
+    const lines: string[] = [];
+    let buf = "";
+    const nextLine = async (match: (m: Record<string, unknown>) => boolean) => {
+      for (;;) {
+        const i = lines.findIndex((l) => match(JSON.parse(l)));
+        if (i >= 0) return JSON.parse(lines.splice(i, 1)[0]);
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stdout ended");
+        buf += value;
+        const parts = buf.split("\n");
+        buf = parts.pop()!;
+        lines.push(...parts.filter((l) => l.trim()));
+      }
+    };
+    const send = (msg: Record<string, unknown>) =>
+      writer.write(new TextEncoder().encode(JSON.stringify({ jsonrpc: "2.0", ...msg }) + "\n"));
+    const nodeA = coreOf(a).cluster!;
+    const nodeB = coreOf(b).cluster!;
+    try {
+      await waitFor(() => nodeA.up && nodeB.up && nodeA.alive(nodeB.id), "both instances on the bus");
+      await send({ id: 1, method: "initialize", params: INIT });
+      await within(nextLine((m) => m.id === 1), 5000, "initialize answered");
+      await send({ id: 2, method: "resources/subscribe", params: { uri: "memo://x" } });
+      await within(nextLine((m) => m.id === 2), 5000, "subscribed");
+      b.resourceUpdated("memo://x");
+      const n = await within(nextLine((m) => m.method === "notifications/resources/updated"), 5000, "the update");
+      assert.equal(n.params.uri, "memo://x");
+      await stdio.close({ timeout: 100 });
+      assert.equal(nodeA.up, false, "stdio ended: the instance left the bus");
+    } finally {
+      await writer.close().catch(() => {});
+      await httpB.close({ timeout: 100 });
+    }
+  });
+
   test("websocketHandler alone and httpHandler alone: a notification raised on one instance reaches the other's client; closing leaves the bus", async () => {
     const name = `lifecycle-${crypto.randomUUID()}`;
     const a = new McpServer({ name: "lc", version: "1.0.0", cluster: broadcastCluster({ name, heartbeat: 50 }) });

@@ -1,7 +1,7 @@
 // The page a browser gets at the endpoint. In real headless Chromium, against the example server started as a person
 // starts it: the lists, tools with their forms, progress and cancellation, the server's requests answered in the
 // page (elicitation, sampling, roots), prompts, templates with completion, and a subscription's updates. Without a
-// browser: when the page is served and when not, its headers and checks, and that _page.ts is built from the
+// browser: when the page is served and when not, its headers and checks, and that _page/page.ts is built from the
 // current sources.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";

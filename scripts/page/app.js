@@ -1,4 +1,4 @@
-// The page a browser gets at the endpoint (see _page_route.ts; built into _page.ts by scripts/build_page.ts). It
+// The page a browser gets at the endpoint (see _page/route.ts; built into _page/page.ts by scripts/build_page.ts). It
 // connects with the library's own client to the WebSocket at the page's own URL (same path, same query, so that a
 // token in the URL reaches authenticate), and lets a person use everything the server offers. Everything the
 // server sends is shown as text (textContent), never as HTML.
